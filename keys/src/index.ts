@@ -1,0 +1,18 @@
+export type { AgencyKeyPair } from './agency-keys.js';
+export {
+  createRegistryEntry,
+  generateAgencyKey,
+  readRegistryEntry,
+  readSigningKey,
+  writePrivateKey,
+  writeRegistryEntry,
+} from './agency-keys.js';
+export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
+export { DEVELOPMENT_AGENCIES, ensureDevelopmentAgencies } from './dev-agencies.js';
+export { RegistryError } from './errors.js';
+export type { IssueOfficerTokenOptions, VerifyOfficerTokenOptions } from './officer-token.js';
+export { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
+export type { AgencyInfo, AgencyPublicJwk, RegistryEntry } from './registry-entry.js';
+export { agencyPublicJwkSchema, registryEntrySchema } from './registry-entry.js';
+export type { LoadTrustRegistryOptions, TrustedAgency } from './trust-registry.js';
+export { loadTrustRegistry, parseRegistryEntry, TrustRegistry, trustAgency } from './trust-registry.js';
