@@ -1,0 +1,118 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function origin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every environment variable the hub reads, with its default. The README's configuration
+ * table is this schema in prose: change both together.
+ */
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  HUB_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z, a-z, 0-9 and . _ : -')
+    .default('ncp-hub'),
+  REDIS_URL: z
+    .string()
+    .refine((value) => /^rediss?:$/.test(safeProtocol(value)), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  TRUST_REGISTRY: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (origins) => origins.every(origin),
+      'must be a comma-separated list of origins like https://console.example',
+    ),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  REDIS_SERVER_BIN: z.string().min(1).optional(),
+  CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+});
+
+function safeProtocol(value: string): string {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return '';
+  }
+}
+
+/** The hub's validated configuration. */
+export interface Config {
+  /** TCP port to listen on; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** The hub's id: the `aud` every officer token must carry. */
+  hubId: string;
+  /** An external Redis; when absent the hub runs its own `redis-server`. Holds a secret: never log it. */
+  redisUrl: string | undefined;
+  /** Trust registry folder; when absent (not in production) a development registry is created. */
+  trustRegistry: string | undefined;
+  /** Absolute path of the data folder (embedded Redis, development registry). */
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Browser origins allowed to connect; requests without an Origin header are not affected. */
+  allowedOrigins: string[];
+  nodeEnv: 'development' | 'production' | 'test';
+  /** Path of the `redis-server` binary for the embedded Redis; searched on PATH when absent. */
+  redisServerBin: string | undefined;
+  /** Clock skew tolerated on token times, in seconds. */
+  clockToleranceSeconds: number;
+}
+
+/** One or more environment variables are invalid. The message names each, never its value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the configuration from environment variables (empty ones count as unset) and
+ * validates every one, reporting all problems at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(environmentSchema.shape)
+      .map((name) => [name, env[name]?.trim()])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    hubId: e.HUB_ID,
+    redisUrl: e.REDIS_URL,
+    trustRegistry: e.TRUST_REGISTRY === undefined ? undefined : resolve(e.TRUST_REGISTRY),
+    dataDir: resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    nodeEnv: e.NODE_ENV,
+    redisServerBin: e.REDIS_SERVER_BIN,
+    clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
+  };
+}

@@ -1,0 +1,107 @@
+import { HubError, type Identity } from '@ncp-hub/client-sdk/protocol';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Config } from '../config.js';
+import type { Authenticator } from '../identity/authenticate.js';
+import type { Logger } from '../logger.js';
+import type { HubMetrics } from '../metrics.js';
+import { HTTP_STATUS_BY_CODE } from './http-errors.js';
+import { isOriginAllowed } from './origin.js';
+
+/** Result of the readiness checks behind `GET /readyz`. */
+export interface Readiness {
+  ready: boolean;
+  checks: { redis: boolean; registry: boolean };
+}
+
+export interface HttpAppDependencies {
+  config: Pick<Config, 'allowedOrigins'>;
+  logger: Logger;
+  metrics: HubMetrics;
+  authenticator: Authenticator;
+  readiness: () => Promise<Readiness>;
+}
+
+/** Largest JSON body accepted. */
+export const HTTP_BODY_LIMIT = '64kb';
+
+function sendError(res: Response, error: HubError): void {
+  res.status(HTTP_STATUS_BY_CODE[error.code]).json({ error: error.toBody() });
+}
+
+/** The hub's HTTP API: health, readiness, metrics and the authenticated `/v1` routes. */
+export function createHttpApp(deps: HttpAppDependencies): express.Express {
+  const { config, logger, metrics, authenticator } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = req.route?.path ?? 'unmatched';
+      metrics.httpRequests.inc({ method: req.method, route: String(route), status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(helmet());
+  app.use((req, res, next) => {
+    if (isOriginAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return next();
+    sendError(res, new HubError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)'));
+  });
+  app.use(cors({ origin: config.allowedOrigins, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
+  app.use(express.json({ limit: HTTP_BODY_LIMIT }));
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await deps.readiness();
+    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  const requireIdentity = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.locals.identity = await authenticator.verifyAuthorizationHeader(req.headers.authorization);
+      next();
+    } catch (error) {
+      if (!(error instanceof HubError)) return next(error);
+      metrics.authFailures.inc({ code: error.code, transport: 'http' });
+      logger.info({ code: error.code, ip: req.socket.remoteAddress }, 'http authentication refused');
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      sendError(res, error);
+    }
+  };
+
+  app.get('/v1/whoami', requireIdentity, (_req, res) => {
+    res.json({ identity: res.locals.identity as Identity });
+  });
+
+  app.use((_req, res) => {
+    sendError(res, new HubError('NOT_FOUND', 'no such route'));
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      return sendError(res, new HubError('PAYLOAD_TOO_LARGE', `the body exceeds ${HTTP_BODY_LIMIT}`));
+    }
+    if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return sendError(res, new HubError('BAD_REQUEST', 'the body is not valid JSON'));
+    }
+    if (error instanceof HubError) return sendError(res, error);
+    logger.error({ err: error }, 'http request failed');
+    sendError(res, new HubError('INTERNAL', 'internal error'));
+  });
+
+  return app;
+}

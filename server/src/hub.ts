@@ -1,0 +1,175 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createHttpApp, type Readiness } from './http/create-http-app.js';
+import { Authenticator } from './identity/authenticate.js';
+import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
+import { createLogger, type Logger } from './logger.js';
+import { HubMetrics } from './metrics.js';
+import { createSocketServer, type HubServer } from './realtime/create-socket-server.js';
+import { assertRedisRequirements, connectRedis } from './redis/connect-redis.js';
+import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
+
+/** The hub refuses to start in production without a trust registry. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** A running hub. */
+export interface Hub {
+  /** The port it listens on (useful with `PORT=0`). */
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The embedded Redis, when `REDIS_URL` was not set. */
+  readonly embeddedRedis: RedisServer | undefined;
+  /** The development registry, when `TRUST_REGISTRY` was not set. */
+  readonly development: DevelopmentRegistry | undefined;
+  readonly registry: TrustRegistryHolder;
+  readonly io: HubServer;
+  readiness(): Promise<Readiness>;
+  /** Stops accepting, closes sockets, HTTP and Redis, then the embedded Redis. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startHub}. */
+export interface StartHubOptions {
+  /** @defaultValue a pino logger at `config.logLevel` */
+  logger?: Logger;
+}
+
+const READINESS_TIMEOUT_MS = 1000;
+
+async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      redis.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function resolveTrustRegistry(
+  config: Config,
+  logger: Logger,
+): Promise<{ dir: string; development?: DevelopmentRegistry }> {
+  if (config.trustRegistry) return { dir: config.trustRegistry };
+  if (config.nodeEnv === 'production') {
+    throw new StartupError('TRUST_REGISTRY is required when NODE_ENV=production (a folder of agency files)');
+  }
+  const development = await ensureDevelopmentAgencies(join(config.dataDir, 'dev'));
+  logger.warn(
+    { registry: development.registryDir, created: development.created },
+    'DEVELOPMENT MODE: no TRUST_REGISTRY is set, trusting generated development agencies. Never use this in production.',
+  );
+  return { dir: development.registryDir, development };
+}
+
+/**
+ * Starts a hub: Redis (embedded unless `REDIS_URL`), the trust registry, HTTP and Socket.IO.
+ *
+ * @example
+ * ```ts
+ * const hub = await startHub(loadConfig());
+ * process.once('SIGTERM', () => hub.stop());
+ * ```
+ */
+export async function startHub(config: Config, options: StartHubOptions = {}): Promise<Hub> {
+  const logger = options.logger ?? createLogger(config);
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    }
+  };
+
+  try {
+    const { dir, development } = await resolveTrustRegistry(config, logger);
+    const registry = await TrustRegistryHolder.open(dir, logger);
+    cleanups.push(() => registry.close());
+
+    let embeddedRedis: RedisServer | undefined;
+    if (!config.redisUrl) {
+      embeddedRedis = await startRedisServer({ dir: join(config.dataDir, 'redis'), bin: config.redisServerBin });
+      cleanups.push(() => embeddedRedis?.stop());
+      logger.info({ port: embeddedRedis.port, pid: embeddedRedis.pid }, 'embedded redis started');
+    }
+    const redis = connectRedis(config.redisUrl ?? (embeddedRedis as RedisServer).url, `${config.hubId}:main`);
+    redis.on('error', (error) =>
+      logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'),
+    );
+    cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
+    await redis.connect();
+    const { version } = await assertRedisRequirements(redis);
+    logger.info({ version, embedded: embeddedRedis !== undefined }, 'redis ready');
+
+    const metrics = new HubMetrics();
+    const authenticator = new Authenticator(registry, config);
+    const readiness = async (): Promise<Readiness> => {
+      const checks = {
+        redis: redis.status === 'ready' && (await pingWithin(redis, READINESS_TIMEOUT_MS)),
+        registry: registry.current.size > 0,
+      };
+      return { ready: checks.redis && checks.registry, checks };
+    };
+
+    const app = createHttpApp({ config, logger, metrics, authenticator, readiness });
+    const httpServer = createServer(app);
+    const io = createSocketServer(httpServer, { config, logger, metrics, authenticator });
+    cleanups.push(async () => {
+      io.disconnectSockets(true);
+      await io.close();
+      httpServer.closeAllConnections();
+    });
+    httpServer.listen(config.port, config.host);
+    await Promise.race([
+      once(httpServer, 'listening'),
+      once(httpServer, 'error').then(([error]) => {
+        throw error;
+      }),
+    ]);
+    const { port } = httpServer.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, hubId: config.hubId }, 'hub listening');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      url,
+      config,
+      logger,
+      embeddedRedis,
+      development,
+      registry,
+      io,
+      readiness,
+      stop() {
+        stopping ??= cleanUp().then(() => logger.info('hub stopped'));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}

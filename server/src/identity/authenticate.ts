@@ -1,0 +1,36 @@
+import { HubError, type Identity } from '@ncp-hub/client-sdk/protocol';
+import { verifyOfficerToken } from '@ncp-hub/keys';
+import type { Config } from '../config.js';
+import type { TrustRegistryHolder } from './trust-registry-holder.js';
+
+/** Verifies officer tokens against the registry in force; one instance per hub. */
+export class Authenticator {
+  constructor(
+    private readonly registry: TrustRegistryHolder,
+    private readonly config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>,
+  ) {}
+
+  /** The verified identity of `token`, or a {@link HubError} with an `AUTH_*` code. */
+  verify(token: unknown): Promise<Identity> {
+    return verifyOfficerToken(token, this.registry.current, {
+      audience: this.config.hubId,
+      clockToleranceSeconds: this.config.clockToleranceSeconds,
+    });
+  }
+
+  /** Verifies the token of an HTTP `Authorization: Bearer` header. */
+  verifyAuthorizationHeader(header: string | undefined): Promise<Identity> {
+    if (header === undefined || header.trim() === '') {
+      return Promise.reject(new HubError('AUTH_TOKEN_MISSING', 'no Authorization: Bearer token was given'));
+    }
+    const match = /^Bearer +(\S+)\s*$/i.exec(header);
+    if (!match)
+      return Promise.reject(new HubError('AUTH_TOKEN_MALFORMED', 'the Authorization header must be "Bearer <token>"'));
+    return this.verify(match[1]);
+  }
+
+  /** Milliseconds until `identity`'s token expires, clock tolerance included. */
+  millisecondsLeft(identity: Identity, now = Date.now()): number {
+    return (identity.expiresAt + this.config.clockToleranceSeconds) * 1000 - now;
+  }
+}

@@ -1,0 +1,114 @@
+import type { Server as HttpServer } from 'node:http';
+import {
+  type ClientToServerEvents,
+  EVENTS,
+  HubError,
+  type Identity,
+  PROTOCOL_VERSION,
+  type ServerToClientEvents,
+  sessionWhoamiSchema,
+} from '@ncp-hub/client-sdk/protocol';
+import { Server, type Socket } from 'socket.io';
+import type { Config } from '../config.js';
+import { isOriginAllowed } from '../http/origin.js';
+import type { Authenticator } from '../identity/authenticate.js';
+import type { Logger } from '../logger.js';
+import type { HubMetrics } from '../metrics.js';
+import { handleEvent } from './handle-event.js';
+
+/** What the hub keeps on each authenticated socket. */
+export interface SocketData {
+  identity: Identity;
+}
+
+type InterServerEvents = Record<string, never>;
+export type HubServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type HubSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface SocketServerDependencies {
+  config: Pick<Config, 'allowedOrigins' | 'hubId'>;
+  logger: Logger;
+  metrics: HubMetrics;
+  authenticator: Authenticator;
+}
+
+/** Largest Socket.IO frame accepted, in bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami]);
+
+/** A `connect_error` carrying `err.data = { code, message }`. */
+function connectError(error: HubError): Error {
+  return Object.assign(new Error(error.message), { data: error.toBody() });
+}
+
+/**
+ * The realtime relay: authenticates every connection with its officer token, disconnects it
+ * when the token expires, and answers every client event through its ack.
+ */
+export function createSocketServer(httpServer: HttpServer, deps: SocketServerDependencies): HubServer {
+  const { config, logger, metrics, authenticator } = deps;
+  const io: HubServer = new Server(httpServer, {
+    maxHttpBufferSize: MAX_FRAME_BYTES,
+    cors: { origin: config.allowedOrigins },
+    serveClient: false,
+  });
+
+  io.use(async (socket, next) => {
+    const { origin, host } = socket.handshake.headers;
+    try {
+      if (!isOriginAllowed(origin, host, config.allowedOrigins)) {
+        throw new HubError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)');
+      }
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      socket.data.identity = await authenticator.verify(auth?.token);
+      next();
+    } catch (error) {
+      const hubError = error instanceof HubError ? error : new HubError('INTERNAL', 'internal error');
+      if (!(error instanceof HubError)) logger.error({ err: error }, 'socket authentication failed unexpectedly');
+      metrics.authFailures.inc({ code: hubError.code, transport: 'socket' });
+      logger.info({ code: hubError.code, ip: socket.handshake.address }, 'socket authentication refused');
+      next(connectError(hubError));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const { identity } = socket.data;
+    metrics.connectedSockets.inc();
+    logger.info({ agency: identity.agency, officer: identity.officer, socket: socket.id }, 'officer connected');
+
+    const expiry = setTimeout(
+      () => {
+        socket.emit(EVENTS.sessionExpired, { code: 'AUTH_TOKEN_EXPIRED', message: 'the token has expired' });
+        socket.disconnect(true);
+      },
+      Math.max(0, authenticator.millisecondsLeft(identity)),
+    );
+
+    socket.on('disconnect', (reason) => {
+      clearTimeout(expiry);
+      metrics.connectedSockets.dec();
+      logger.info(
+        { agency: identity.agency, officer: identity.officer, socket: socket.id, reason },
+        'officer disconnected',
+      );
+    });
+
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (KNOWN_CLIENT_EVENTS.has(event)) return;
+      const ack = args.at(-1);
+      if (typeof ack === 'function') {
+        ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'unknown event' } });
+      }
+    });
+
+    socket.on(
+      EVENTS.sessionWhoami,
+      handleEvent(EVENTS.sessionWhoami, sessionWhoamiSchema, () => ({ identity }), logger),
+    );
+
+    socket.emit(EVENTS.sessionWelcome, { protocol: PROTOCOL_VERSION, hubId: config.hubId, identity });
+  });
+
+  return io;
+}

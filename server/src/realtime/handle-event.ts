@@ -1,0 +1,45 @@
+import { type Ack, HubError } from '@ncp-hub/client-sdk/protocol';
+import type { z } from 'zod';
+import type { Logger } from '../logger.js';
+
+/**
+ * Wraps a client event handler: validates the payload with its schema, requires an ack
+ * callback, and turns every failure into `{ ok: false, error: { code, message } }`. A bad
+ * payload never throws out of the socket, so the connection survives it.
+ */
+export function handleEvent<S extends z.ZodType, R extends object>(
+  event: string,
+  schema: S,
+  handler: (payload: z.infer<S>) => Promise<R> | R,
+  logger: Logger,
+): (...args: unknown[]) => void {
+  return (...args: unknown[]) => {
+    const ack = args.at(-1);
+    if (typeof ack !== 'function') {
+      logger.debug({ event }, 'event without ack callback ignored');
+      return;
+    }
+    const respond = ack as (response: Ack<R>) => void;
+    const payload = args.length > 1 ? args[0] : {};
+    const parsed = schema.safeParse(payload ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      respond({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: `${event}: ${where}${issue?.message ?? 'invalid'}` },
+      });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(parsed.data))
+      .then(
+        (result) => respond({ ok: true, ...result }),
+        (error: unknown) => {
+          if (error instanceof HubError) return respond({ ok: false, error: error.toBody() });
+          logger.error({ err: error, event }, 'event handler failed');
+          respond({ ok: false, error: { code: 'INTERNAL', message: 'internal error' } });
+        },
+      );
+  };
+}
