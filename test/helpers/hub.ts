@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Hub, loadConfig, startHub } from '@ncp-hub/server';
+import { inject } from 'vitest';
+import { createTestRegistry, type TestAgency, type TestAgencyId } from './agencies.js';
+
+/** A hub on a free port with its own data folder and a fresh test registry. */
+export interface TestHub {
+  hub: Hub;
+  url: string;
+  agencies: Record<TestAgencyId, TestAgency>;
+  registryDir: string;
+  dataDir: string;
+  /** Stops the hub and deletes its folders. */
+  stop(): Promise<void>;
+}
+
+/** A fresh temporary folder; the caller removes it. */
+export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/**
+ * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, with a new registry of the test
+ * agencies. `env` adds or overrides environment variables (set one to `''` to unset it).
+ */
+export async function startTestHub(env: Record<string, string> = {}): Promise<TestHub> {
+  const dataDir = await makeTempDir();
+  const registryDir = join(dataDir, 'registry');
+  const agencies = await createTestRegistry(registryDir);
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_URL: inject('redisUrl'),
+    TRUST_REGISTRY: registryDir,
+    DATA_DIR: dataDir,
+    ...env,
+  });
+  const hub = await startHub(config);
+  return {
+    hub,
+    url: hub.url,
+    agencies,
+    registryDir,
+    dataDir,
+    async stop() {
+      await hub.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
