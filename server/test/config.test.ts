@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      hubId: 'ncp-hub',
+      redisUrl: undefined,
+      trustRegistry: undefined,
+      dataDir: resolve('.data'),
+      logLevel: 'info',
+      allowedOrigins: [],
+      nodeEnv: 'development',
+      redisServerBin: undefined,
+      clockToleranceSeconds: 30,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      HUB_ID: 'hub.eu-1',
+      REDIS_URL: 'rediss://:secret@redis.internal:6380/2',
+      TRUST_REGISTRY: '/etc/ncp-hub/registry',
+      DATA_DIR: '/var/lib/ncp-hub',
+      LOG_LEVEL: 'warn',
+      ALLOWED_ORIGINS: 'https://console.police.example, http://localhost:5173',
+      NODE_ENV: 'production',
+      REDIS_SERVER_BIN: '/opt/redis/bin/redis-server',
+      CLOCK_TOLERANCE_SECONDS: '5',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      hubId: 'hub.eu-1',
+      redisUrl: 'rediss://:secret@redis.internal:6380/2',
+      trustRegistry: '/etc/ncp-hub/registry',
+      dataDir: '/var/lib/ncp-hub',
+      logLevel: 'warn',
+      allowedOrigins: ['https://console.police.example', 'http://localhost:5173'],
+      nodeEnv: 'production',
+      redisServerBin: '/opt/redis/bin/redis-server',
+      clockToleranceSeconds: 5,
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: '  ' })).toMatchObject({ port: 8080, redisUrl: undefined });
+  });
+
+  it('reports every bad variable at once, by name, without echoing values', () => {
+    const bad = {
+      PORT: 'eighty',
+      HUB_ID: 'has spaces',
+      REDIS_URL: 'http://:hunter2@redis',
+      LOG_LEVEL: 'loud',
+      ALLOWED_ORIGINS: 'https://ok.example,not an origin',
+      NODE_ENV: 'staging',
+      CLOCK_TOLERANCE_SECONDS: '-1',
+    };
+    let error: unknown;
+    try {
+      loadConfig(bad);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(Object.keys(bad).sort());
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('refuses an origin with a path', () => {
+    expect(() => loadConfig({ ALLOWED_ORIGINS: 'https://console.example/app' })).toThrow(/ALLOWED_ORIGINS/);
+  });
+});
