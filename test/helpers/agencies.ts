@@ -6,7 +6,7 @@ import {
   issueOfficerToken,
   writeRegistryEntry,
 } from '@ncp-hub/keys';
-import { type JWTPayload, importJWK, SignJWT } from 'jose';
+import { importJWK, type JWTPayload, SignJWT } from 'jose';
 
 /** An agency of the test registry, with its private key. */
 export interface TestAgency {

@@ -1,4 +1,9 @@
-import type { ClientToServerEvents, HubErrorBody, ServerToClientEvents, SessionWelcome } from '@ncp-hub/client-sdk/protocol';
+import type {
+  ClientToServerEvents,
+  HubErrorBody,
+  ServerToClientEvents,
+  SessionWelcome,
+} from '@ncp-hub/client-sdk/protocol';
 import { EVENTS } from '@ncp-hub/client-sdk/protocol';
 import { io, type Socket } from 'socket.io-client';
 
@@ -7,7 +12,11 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 const open = new Set<ClientSocket>();
 
 /** A raw Socket.IO client (websocket only, no reconnection), not yet connected. */
-export function createSocket(url: string, auth: Record<string, unknown>, extraHeaders?: Record<string, string>): ClientSocket {
+export function createSocket(
+  url: string,
+  auth: Record<string, unknown>,
+  extraHeaders?: Record<string, string>,
+): ClientSocket {
   const socket: ClientSocket = io(url, {
     auth,
     transports: ['websocket'],
@@ -21,20 +30,23 @@ export function createSocket(url: string, auth: Record<string, unknown>, extraHe
 }
 
 /** Connects with `token`; resolves with the socket and the hub's welcome, or rejects with `err.data`. */
-export function connectOfficer(
-  url: string,
-  token: string,
-): Promise<{ socket: ClientSocket; welcome: SessionWelcome }> {
+export function connectOfficer(url: string, token: string): Promise<{ socket: ClientSocket; welcome: SessionWelcome }> {
   const socket = createSocket(url, { token });
   return new Promise((resolve, reject) => {
     socket.once(EVENTS.sessionWelcome, (welcome) => resolve({ socket, welcome }));
-    socket.once('connect_error', (error) => reject(Object.assign(new Error(error.message), { data: (error as { data?: unknown }).data })));
+    socket.once('connect_error', (error) =>
+      reject(Object.assign(new Error(error.message), { data: (error as { data?: unknown }).data })),
+    );
     socket.connect();
   });
 }
 
 /** Connects with `auth` (and headers) and returns the `connect_error` body; fails if the hub accepts. */
-export function refusal(url: string, auth: Record<string, unknown>, extraHeaders?: Record<string, string>): Promise<HubErrorBody> {
+export function refusal(
+  url: string,
+  auth: Record<string, unknown>,
+  extraHeaders?: Record<string, string>,
+): Promise<HubErrorBody> {
   const socket = createSocket(url, auth, extraHeaders);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => reject(new Error('the hub accepted a connection it should have refused')));

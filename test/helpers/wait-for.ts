@@ -12,7 +12,9 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`waitFor: condition not met within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+      throw new Error(
+        `waitFor: condition not met within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }

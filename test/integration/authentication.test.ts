@@ -20,7 +20,11 @@ const hour = 3600;
 const now = () => Math.floor(Date.now() / 1000);
 
 /** Each bad token the hub must refuse, with the code it must give. */
-const refusals: Array<{ name: string; code: HubErrorCode; token: () => Promise<string | undefined> | string | undefined }> = [
+const refusals: Array<{
+  name: string;
+  code: HubErrorCode;
+  token: () => Promise<string | undefined> | string | undefined;
+}> = [
   { name: 'no token', code: 'AUTH_TOKEN_MISSING', token: () => undefined },
   { name: 'a token that is not a JWS', code: 'AUTH_TOKEN_MALFORMED', token: () => 'not-a-token' },
   {
@@ -70,8 +74,16 @@ const refusals: Array<{ name: string; code: HubErrorCode; token: () => Promise<s
     },
   },
   { name: 'no kid', code: 'AUTH_KID_MISSING', token: () => signRaw(agencies['UA-NPU'], {}, { kid: undefined }) },
-  { name: 'an unknown issuer', code: 'AUTH_ISSUER_UNKNOWN', token: () => signRaw(agencies['UA-NPU'], { iss: 'XX-NOBODY' }) },
-  { name: 'an unknown kid', code: 'AUTH_KID_UNKNOWN', token: () => signRaw(agencies['UA-NPU'], {}, { kid: 'no-such-kid' }) },
+  {
+    name: 'an unknown issuer',
+    code: 'AUTH_ISSUER_UNKNOWN',
+    token: () => signRaw(agencies['UA-NPU'], { iss: 'XX-NOBODY' }),
+  },
+  {
+    name: 'an unknown kid',
+    code: 'AUTH_KID_UNKNOWN',
+    token: () => signRaw(agencies['UA-NPU'], {}, { kid: 'no-such-kid' }),
+  },
   {
     name: "another agency's key, under its own kid, claiming UA-NPU",
     code: 'AUTH_KID_UNKNOWN',
@@ -80,14 +92,22 @@ const refusals: Array<{ name: string; code: HubErrorCode; token: () => Promise<s
   {
     name: "another agency's key under UA-NPU's kid (bad signature)",
     code: 'AUTH_SIGNATURE_INVALID',
-    token: () => signRaw(agencies['NCB-UA'], { iss: 'UA-NPU', roles: ['officer'] }, { kid: agencies['UA-NPU'].key.kid }),
+    token: () =>
+      signRaw(agencies['NCB-UA'], { iss: 'UA-NPU', roles: ['officer'] }, { kid: agencies['UA-NPU'].key.kid }),
   },
   {
     name: 'claims altered after signing',
     code: 'AUTH_SIGNATURE_INVALID',
     token: async () => {
       const [header, , signature] = (await tokenFor(agencies['UA-NPU'])).split('.');
-      const forged = encodeSegment({ iss: 'UA-NPU', sub: 'mallory', aud: 'ncp-hub', iat: now(), exp: now() + 600, roles: ['supervisor'] });
+      const forged = encodeSegment({
+        iss: 'UA-NPU',
+        sub: 'mallory',
+        aud: 'ncp-hub',
+        iat: now(),
+        exp: now() + 600,
+        roles: ['supervisor'],
+      });
       return `${header}.${forged}.${signature}`;
     },
   },
@@ -96,16 +116,32 @@ const refusals: Array<{ name: string; code: HubErrorCode; token: () => Promise<s
     code: 'AUTH_TOKEN_EXPIRED',
     token: () => signRaw(agencies['UA-NPU'], { iat: now() - 2 * hour, exp: now() - hour }),
   },
-  { name: 'nbf in the future', code: 'AUTH_TOKEN_NOT_YET_VALID', token: () => signRaw(agencies['UA-NPU'], { nbf: now() + hour }) },
-  { name: 'iat in the future', code: 'AUTH_TOKEN_NOT_YET_VALID', token: () => signRaw(agencies['UA-NPU'], { iat: now() + hour, exp: now() + 2 * hour }) },
-  { name: 'another audience', code: 'AUTH_AUDIENCE_INVALID', token: () => signRaw(agencies['UA-NPU'], { aud: 'other-hub' }) },
+  {
+    name: 'nbf in the future',
+    code: 'AUTH_TOKEN_NOT_YET_VALID',
+    token: () => signRaw(agencies['UA-NPU'], { nbf: now() + hour }),
+  },
+  {
+    name: 'iat in the future',
+    code: 'AUTH_TOKEN_NOT_YET_VALID',
+    token: () => signRaw(agencies['UA-NPU'], { iat: now() + hour, exp: now() + 2 * hour }),
+  },
+  {
+    name: 'another audience',
+    code: 'AUTH_AUDIENCE_INVALID',
+    token: () => signRaw(agencies['UA-NPU'], { aud: 'other-hub' }),
+  },
   { name: 'no aud', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { aud: undefined }) },
   { name: 'no sub', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { sub: undefined }) },
   { name: 'no exp', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { exp: undefined }) },
   { name: 'no iat', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { iat: undefined }) },
   { name: 'no roles', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { roles: undefined }) },
   { name: 'an empty roles list', code: 'AUTH_CLAIM_INVALID', token: () => signRaw(agencies['UA-NPU'], { roles: [] }) },
-  { name: 'an unknown role', code: 'AUTH_CLAIM_INVALID', token: () => signRaw(agencies['UA-NPU'], { roles: ['admin'] }) },
+  {
+    name: 'an unknown role',
+    code: 'AUTH_CLAIM_INVALID',
+    token: () => signRaw(agencies['UA-NPU'], { roles: ['admin'] }),
+  },
   {
     name: 'a lifetime over 12 hours',
     code: 'AUTH_LIFETIME_TOO_LONG',
@@ -134,9 +170,21 @@ const refusals: Array<{ name: string; code: HubErrorCode; token: () => Promise<s
       return signRaw(agencies['UA-NPU'], {}, { jwk: await exportJWK(publicKey) });
     },
   },
-  { name: 'a jku header', code: 'AUTH_HEADER_NOT_ALLOWED', token: () => signRaw(agencies['UA-NPU'], {}, { jku: 'https://attacker.example/jwks' }) },
-  { name: 'an x5u header', code: 'AUTH_HEADER_NOT_ALLOWED', token: () => signRaw(agencies['UA-NPU'], {}, { x5u: 'https://attacker.example/cert' }) },
-  { name: 'an x5c header', code: 'AUTH_HEADER_NOT_ALLOWED', token: () => signRaw(agencies['UA-NPU'], {}, { x5c: ['MIIB'] }) },
+  {
+    name: 'a jku header',
+    code: 'AUTH_HEADER_NOT_ALLOWED',
+    token: () => signRaw(agencies['UA-NPU'], {}, { jku: 'https://attacker.example/jwks' }),
+  },
+  {
+    name: 'an x5u header',
+    code: 'AUTH_HEADER_NOT_ALLOWED',
+    token: () => signRaw(agencies['UA-NPU'], {}, { x5u: 'https://attacker.example/cert' }),
+  },
+  {
+    name: 'an x5c header',
+    code: 'AUTH_HEADER_NOT_ALLOWED',
+    token: () => signRaw(agencies['UA-NPU'], {}, { x5c: ['MIIB'] }),
+  },
   {
     name: 'a JWE',
     code: 'AUTH_JWE_NOT_ACCEPTED',
@@ -175,20 +223,28 @@ describe('a token the hub must refuse', () => {
 });
 
 describe('a valid token', () => {
-  it.each(['UA-NPU', 'PL-KGP', 'NCB-UA', 'UA-PGO', 'PL-PK'] as const)('from %s connects with its verified identity', async (id) => {
-    const agency = agencies[id];
-    const token = await tokenFor(agency, { officer: 'desk-7' });
-    const { socket, welcome } = await connectOfficer(testHub.url, token);
-    expect(welcome.hubId).toBe('ncp-hub');
-    expect(welcome.identity).toMatchObject({ agency: id, agencyKind: agency.kind, country: agency.country, officer: 'desk-7' });
+  it.each(['UA-NPU', 'PL-KGP', 'NCB-UA', 'UA-PGO', 'PL-PK'] as const)(
+    'from %s connects with its verified identity',
+    async (id) => {
+      const agency = agencies[id];
+      const token = await tokenFor(agency, { officer: 'desk-7' });
+      const { socket, welcome } = await connectOfficer(testHub.url, token);
+      expect(welcome.hubId).toBe('ncp-hub');
+      expect(welcome.identity).toMatchObject({
+        agency: id,
+        agencyKind: agency.kind,
+        country: agency.country,
+        officer: 'desk-7',
+      });
 
-    const answer = await socket.emitWithAck(EVENTS.sessionWhoami, {});
-    expect(answer).toEqual({ ok: true, identity: welcome.identity });
+      const answer = await socket.emitWithAck(EVENTS.sessionWhoami, {});
+      expect(answer).toEqual({ ok: true, identity: welcome.identity });
 
-    const response = await fetch(`${testHub.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ identity: welcome.identity });
-  });
+      const response = await fetch(`${testHub.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ identity: welcome.identity });
+    },
+  );
 
   it('is counted in the connected sockets gauge while connected', async () => {
     const { socket } = await connectOfficer(testHub.url, await tokenFor(agencies['UA-NPU']));

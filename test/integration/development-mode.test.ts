@@ -1,10 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSigningKey } from '@ncp-hub/keys';
+import { issueOfficerToken, readSigningKey } from '@ncp-hub/keys';
 import { loadConfig, StartupError, startHub } from '@ncp-hub/server';
-import { issueOfficerToken } from '@ncp-hub/keys';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { makeTempDir } from '../helpers/hub.js';
 import { closeAllSockets, connectOfficer } from '../helpers/sockets.js';
 
@@ -24,7 +22,13 @@ describe('development mode (no TRUST_REGISTRY)', () => {
     const development = first.development;
     expect(development?.created).toBe(true);
     expect(development?.registryDir).toBe(join(dataDir, 'dev', 'registry'));
-    expect(first.registry.current.list().map((agency) => agency.id)).toEqual(['NCB-PL', 'NCB-UA', 'PL-KGP', 'UA-NPU', 'UA-PGO']);
+    expect(first.registry.current.list().map((agency) => agency.id)).toEqual([
+      'NCB-PL',
+      'NCB-UA',
+      'PL-KGP',
+      'UA-NPU',
+      'UA-PGO',
+    ]);
     await first.stop();
 
     const second = await startHub(loadConfig(env));
@@ -49,7 +53,13 @@ describe('development mode (no TRUST_REGISTRY)', () => {
     const dataDir = await makeTempDir();
     folders.push(dataDir);
     const started = startHub(
-      loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, REDIS_URL: inject('redisUrl'), NODE_ENV: 'production' }),
+      loadConfig({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        DATA_DIR: dataDir,
+        REDIS_URL: inject('redisUrl'),
+        NODE_ENV: 'production',
+      }),
     );
     await expect(started).rejects.toThrow(StartupError);
     await expect(started).rejects.toThrow(/TRUST_REGISTRY/);

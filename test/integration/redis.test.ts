@@ -77,7 +77,12 @@ describe('embedded Redis', () => {
     await access(join(dataDir, 'redis', 'appendonlydir'));
     expect((await fetch(`${hub.url}/readyz`)).status).toBe(200);
 
-    const unauthenticated = new Redis({ port: embedded.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+    const unauthenticated = new Redis({
+      port: embedded.port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
     unauthenticated.on('error', () => {});
     await unauthenticated.connect().catch(() => {});
     await expect(unauthenticated.get('x')).rejects.toThrow(/NOAUTH/);

@@ -14,7 +14,10 @@ afterEach(() => closeAllSockets());
 afterAll(() => testHub?.stop());
 
 function emitRaw(socket: ClientSocket, event: string, ...args: unknown[]): Promise<unknown> {
-  return (socket as unknown as { emitWithAck: (e: string, ...a: unknown[]) => Promise<unknown> }).emitWithAck(event, ...args);
+  return (socket as unknown as { emitWithAck: (e: string, ...a: unknown[]) => Promise<unknown> }).emitWithAck(
+    event,
+    ...args,
+  );
 }
 
 describe('a connected session', () => {

@@ -28,7 +28,6 @@ export const HUB_ERROR_CODES = [
   'UNKNOWN_EVENT',
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
-  'NOT_READY',
   'INTERNAL',
 ] as const;
 

@@ -24,6 +24,5 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<HubErrorCode, number>> = {
   UNKNOWN_EVENT: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
-  NOT_READY: 503,
   INTERNAL: 500,
 };
