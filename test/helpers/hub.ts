@@ -39,7 +39,10 @@ export async function startTestHub(env: Record<string, string> = {}): Promise<Te
     DATA_DIR: dataDir,
     ...env,
   });
-  const hub = await startHub(config);
+  const hub = await startHub(config).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     hub,
     url: hub.url,
