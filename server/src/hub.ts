@@ -11,7 +11,7 @@ import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
 import { createSocketServer, type HubServer } from './realtime/create-socket-server.js';
-import { assertRedisRequirements, connectRedis } from './redis/connect-redis.js';
+import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 
 /** The hub refuses to start in production without a trust registry. */
@@ -119,7 +119,12 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'),
     );
     cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
-    await redis.connect();
+    await redis.connect().catch((error: NodeJS.ErrnoException) => {
+      const { hostname, port } = new URL(config.redisUrl ?? 'redis://embedded');
+      throw new RedisRequirementError(
+        `cannot reach Redis at ${hostname}:${port || 6379} (${error.code ?? error.message}); check REDIS_URL`,
+      );
+    });
     const { version } = await assertRedisRequirements(redis);
     logger.info({ version, embedded: embeddedRedis !== undefined }, 'redis ready');
 

@@ -108,3 +108,13 @@ describe('an external Redis that would lose jobs', () => {
     }
   });
 });
+
+describe('an external Redis that cannot be reached', () => {
+  it('stops the start with the address, not the password', async () => {
+    const port = await findFreePort();
+    const started = startTestHub({ REDIS_URL: `redis://:s3cret-pass@127.0.0.1:${port}` });
+    await expect(started).rejects.toThrow(RedisRequirementError);
+    await expect(started).rejects.toThrow(`cannot reach Redis at 127.0.0.1:${port}`);
+    await expect(started).rejects.not.toThrow(/s3cret-pass/);
+  });
+});
