@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AgencyId, ALLOWED_JWT_ALGORITHMS, type AllowedJwtAlgorithm } from '@ncp-hub/client-sdk/protocol';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -97,4 +97,15 @@ export async function readSigningKey(keysDir: string, agency: AgencyId, kid?: st
     throw new Error(`no private key${kid ? ` with kid ${kid}` : ''} for agency ${agency} in ${keysDir}`);
   }
   return JSON.parse(await readFile(join(dir, chosen), 'utf8')) as JWK;
+}
+
+/** Deletes an agency private key from `keysDir`. Resolves to whether there was one. */
+export async function deletePrivateKey(keysDir: string, agency: AgencyId, kid: string): Promise<boolean> {
+  const file = join(keysDir, agency, `${kid}${PRIVATE_KEY_SUFFIX}`);
+  const existed = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  await rm(file, { force: true });
+  return existed;
 }

@@ -1,6 +1,7 @@
 export type { AgencyKeyPair } from './agency-keys.js';
 export {
   createRegistryEntry,
+  deletePrivateKey,
   generateAgencyKey,
   readRegistryEntry,
   readSigningKey,

@@ -6,7 +6,7 @@
  */
 
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { findFreePort } from '@ncp-hub/server';
@@ -26,6 +26,14 @@ async function makeKey(alg: 'EdDSA' | 'ES256', kid: string): Promise<{ privateJw
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg },
   };
+}
+
+/** Writes a registry file by hand, in the README's format, and has the hub reload. */
+async function registerAgency(
+  entry: { id: string; name: string; country: string } & Record<string, unknown>,
+): Promise<void> {
+  await writeFile(join(testHub.registryDir, `${entry.id}.json`), JSON.stringify({ kind: 'police', ...entry }));
+  expect(await testHub.hub.registry.reload()).toBe(true);
 }
 
 function sign(key: JWK, iss: string, sub: string, roles: string[], ttl = '10m'): Promise<string> {
@@ -59,17 +67,7 @@ beforeAll(async () => {
   testHub = await startTestHub();
   const own = await makeKey('EdDSA', 'ro-igpr-2026-1');
   privateJwk = own.privateJwk;
-  await mkdir(testHub.registryDir, { recursive: true });
-  await writeFile(
-    join(testHub.registryDir, 'RO-IGPR.json'),
-    JSON.stringify({
-      id: 'RO-IGPR',
-      name: 'Romanian Police',
-      country: 'RO',
-      kind: 'police',
-      jwks: { keys: [own.publicJwk] },
-    }),
-  );
+  await registerAgency({ id: 'RO-IGPR', name: 'Romanian Police', country: 'RO', jwks: { keys: [own.publicJwk] } });
 
   // An agency that publishes its keys at a jwksUri of its own.
   const remote = await makeKey('ES256', 'md-igp-1');
@@ -81,17 +79,12 @@ beforeAll(async () => {
   jwksServer.listen(0, '127.0.0.1');
   await once(jwksServer, 'listening');
   const { port } = jwksServer.address() as { port: number };
-  await writeFile(
-    join(testHub.registryDir, 'MD-IGP.json'),
-    JSON.stringify({
-      id: 'MD-IGP',
-      name: 'General Police Inspectorate of Moldova',
-      country: 'MD',
-      kind: 'police',
-      jwksUri: `http://127.0.0.1:${port}/jwks.json`,
-    }),
-  );
-  expect(await testHub.hub.registry.reload()).toBe(true);
+  await registerAgency({
+    id: 'MD-IGP',
+    name: 'General Police Inspectorate of Moldova',
+    country: 'MD',
+    jwksUri: `http://127.0.0.1:${port}/jwks.json`,
+  });
 });
 
 afterAll(async () => {
@@ -134,17 +127,12 @@ describe('a client written from the README alone', () => {
   it('is refused with AUTH_KEYS_UNAVAILABLE when the agency jwksUri cannot be reached', async () => {
     const unreachable = await makeKey('EdDSA', 'md-bp-1');
     const closedPort = await findFreePort();
-    await writeFile(
-      join(testHub.registryDir, 'MD-BP.json'),
-      JSON.stringify({
-        id: 'MD-BP',
-        name: 'Border Police of Moldova',
-        country: 'MD',
-        kind: 'police',
-        jwksUri: `http://127.0.0.1:${closedPort}/jwks.json`,
-      }),
-    );
-    expect(await testHub.hub.registry.reload()).toBe(true);
+    await registerAgency({
+      id: 'MD-BP',
+      name: 'Border Police of Moldova',
+      country: 'MD',
+      jwksUri: `http://127.0.0.1:${closedPort}/jwks.json`,
+    });
     expect(await connect(testHub.url, await sign(unreachable.privateJwk, 'MD-BP', 'v.ceban', ['officer']))).toEqual({
       code: 'AUTH_KEYS_UNAVAILABLE',
     });

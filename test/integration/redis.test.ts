@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestRegistry } from '../helpers/agencies.js';
 import { makeTempDir, startTestHub } from '../helpers/hub.js';
+import { isAlive } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const folders: string[] = [];
@@ -16,15 +17,6 @@ async function tempDir(): Promise<string> {
   const dir = await makeTempDir();
   folders.push(dir);
   return dir;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('readiness follows Redis', () => {

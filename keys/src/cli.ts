@@ -1,0 +1,512 @@
+/**
+ * `ncp-keys`: creates agencies and their keys, rotates and revokes keys, and issues and
+ * inspects officer tokens. Everything it does goes through the library functions of this
+ * package; it never prints a private key.
+ *
+ * @packageDocumentation
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  AGENCY_KINDS,
+  type AgencyId,
+  ALLOWED_JWT_ALGORITHMS,
+  type AllowedJwtAlgorithm,
+  agencyIdSchema,
+  agencyKindSchema,
+  countryCodeSchema,
+  HubError,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  officerIdSchema,
+  ROLES,
+  type Role,
+  roleSchema,
+} from '@ncp-hub/client-sdk/protocol';
+import type { JWK } from 'jose';
+import type { z } from 'zod';
+import {
+  createRegistryEntry,
+  deletePrivateKey,
+  generateAgencyKey,
+  readRegistryEntry,
+  readSigningKey,
+  writePrivateKey,
+  writeRegistryEntry,
+} from './agency-keys.js';
+import { ensureDevelopmentAgencies } from './dev-agencies.js';
+import { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
+import { type AgencyPublicJwk, type RegistryEntry, registryEntrySchema } from './registry-entry.js';
+import { loadTrustRegistry } from './trust-registry.js';
+
+/** Where {@link runCli} writes its output and reads a token from. Defaults to the process's streams. */
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Reads all of standard input (used by `inspect-token` without a token argument, or with `-`). */
+  stdin?: () => Promise<string>;
+}
+
+/** The command line is wrong: exit code 2. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The command ran and failed (bad value, unknown agency, refused change): exit code 1. */
+class CliError extends Error {}
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+
+interface Args {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** How many positional arguments the command takes. */
+  maxPositionals?: number;
+  run: (args: Args, io: Required<CliIo>) => Promise<number>;
+}
+
+const KEYS_DIR_HELP = 'private keys folder (default: $NCP_KEYS_DIR or .keys)';
+const AUDIENCE_HELP = 'hub id, the token audience (default: $HUB_ID or ncp-hub)';
+
+// ---------------------------------------------------------------------------------------------
+// Arguments and output
+
+function keysDir(args: Args): string {
+  return optional(args, 'keys') ?? (process.env.NCP_KEYS_DIR || '.keys');
+}
+
+function audience(args: Args): string {
+  return optional(args, 'audience') ?? (process.env.HUB_ID || 'ncp-hub');
+}
+
+function optional(args: Args, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function required(args: Args, name: string): string {
+  const value = optional(args, name);
+  if (value === undefined || value === '') throw new UsageError(`missing --${name}`);
+  return value;
+}
+
+/** Checks an option's value against a schema of the protocol; exit 1 with the schema's message. */
+function validated<T>(schema: z.ZodType<T>, value: string, option: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new CliError(`invalid --${option} "${value}": ${parsed.error.issues[0]?.message ?? 'invalid value'}`);
+  }
+  return parsed.data;
+}
+
+function agencyOption(args: Args, name: 'id' | 'agency'): AgencyId {
+  return validated(agencyIdSchema, required(args, name), name);
+}
+
+function algOption(args: Args, fallback: AllowedJwtAlgorithm): AllowedJwtAlgorithm {
+  const alg = optional(args, 'alg') ?? fallback;
+  if (!ALLOWED_JWT_ALGORITHMS.includes(alg as AllowedJwtAlgorithm)) {
+    throw new CliError(`invalid --alg "${alg}": must be ${ALLOWED_JWT_ALGORITHMS.join(' or ')}`);
+  }
+  return alg as AllowedJwtAlgorithm;
+}
+
+function rolesOption(args: Args): Role[] {
+  const roles = required(args, 'roles')
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
+  if (roles.length === 0) throw new CliError('--roles needs at least one role');
+  const unknown = roles.filter((role) => !roleSchema.safeParse(role).success);
+  if (unknown.length > 0) throw new CliError(`unknown role: ${unknown.join(', ')} (roles: ${ROLES.join(', ')})`);
+  if (new Set(roles).size !== roles.length) throw new CliError('--roles lists a role twice');
+  return roles as Role[];
+}
+
+function ttlOption(args: Args): number {
+  const text = optional(args, 'ttl') ?? '3600';
+  const ttl = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(ttl >= 1 && ttl <= MAX_TOKEN_LIFETIME_SECONDS)) {
+    throw new CliError(`invalid --ttl "${text}": seconds, from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
+  }
+  return ttl;
+}
+
+/** The agency's inline keys; refused for an agency that publishes its keys at a `jwksUri`. */
+function inlineKeys(entry: RegistryEntry, action: string): AgencyPublicJwk[] {
+  if (!entry.jwks) {
+    throw new CliError(`agency ${entry.id} publishes its keys at ${entry.jwksUri}; ${action} there, not here`);
+  }
+  return entry.jwks.keys;
+}
+
+function print(io: CliIo, text: string): void {
+  io.stdout(`${text}\n`);
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+async function createAgency(args: Args, io: Required<CliIo>): Promise<number> {
+  const id = agencyOption(args, 'id');
+  const name = required(args, 'name');
+  const country = validated(countryCodeSchema, required(args, 'country'), 'country');
+  const kind = validated(agencyKindSchema, required(args, 'kind'), 'kind');
+  const alg = algOption(args, 'EdDSA');
+  const registry = optional(args, 'registry');
+  if (registry !== undefined && (await exists(join(registry, `${id}.json`)))) {
+    throw new CliError(`${join(registry, `${id}.json`)} already exists; use "ncp-keys rotate" to add a key`);
+  }
+
+  const key = await generateAgencyKey(alg);
+  const entry = createRegistryEntry({ id, name, country, kind }, [key.publicJwk]);
+  const checked = registryEntrySchema.safeParse(entry);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new CliError(`invalid registry entry: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const keyFile = await writePrivateKey(keysDir(args), id, key.privateJwk);
+  io.stderr(`private key ${key.kid} written to ${keyFile} (mode 0600): keep it secret\n`);
+  if (registry === undefined) {
+    print(io, json(entry));
+  } else {
+    print(io, await writeRegistryEntry(registry, entry));
+  }
+  return 0;
+}
+
+async function rotate(args: Args, io: Required<CliIo>): Promise<number> {
+  const id = agencyOption(args, 'id');
+  const registry = required(args, 'registry');
+  const entry = await readRegistryEntry(registry, id);
+  const keys = inlineKeys(entry, 'rotate the key');
+  const key = await generateAgencyKey(algOption(args, keys.at(-1)?.alg ?? 'EdDSA'));
+  const keyFile = await writePrivateKey(keysDir(args), id, key.privateJwk);
+  await writeRegistryEntry(registry, { ...entry, jwks: { keys: [...keys, key.publicJwk] } });
+  io.stderr(`private key written to ${keyFile} (mode 0600); the registry now lists ${keys.length + 1} keys\n`);
+  print(io, key.kid);
+  return 0;
+}
+
+async function revoke(args: Args, io: Required<CliIo>): Promise<number> {
+  const id = agencyOption(args, 'id');
+  const kid = required(args, 'kid');
+  const registry = required(args, 'registry');
+  const entry = await readRegistryEntry(registry, id);
+  const keys = inlineKeys(entry, 'remove the key');
+  const remaining = keys.filter((key) => key.kid !== kid);
+  if (remaining.length === keys.length) throw new CliError(`agency ${id} has no key with kid ${kid}`);
+  if (remaining.length === 0) {
+    throw new CliError(
+      `${kid} is the last key of agency ${id}: an agency needs at least one key; rotate first, then revoke`,
+    );
+  }
+  await writeRegistryEntry(registry, { ...entry, jwks: { keys: remaining } });
+  const deleted = await deletePrivateKey(keysDir(args), id, kid);
+  print(
+    io,
+    `revoked ${kid} of agency ${id}; ${remaining.length} key(s) left${deleted ? '; its private key was deleted' : ''}`,
+  );
+  return 0;
+}
+
+async function jwks(args: Args, io: Required<CliIo>): Promise<number> {
+  const entry = await readRegistryEntry(required(args, 'registry'), agencyOption(args, 'id'));
+  print(io, json({ keys: inlineKeys(entry, 'its key set is published') }));
+  return 0;
+}
+
+async function issueToken(args: Args, io: Required<CliIo>): Promise<number> {
+  const agency = agencyOption(args, 'agency');
+  const officer = validated(officerIdSchema, required(args, 'officer'), 'officer');
+  const roles = rolesOption(args);
+  const ttlSeconds = ttlOption(args);
+  let privateJwk: JWK;
+  try {
+    privateJwk = await readSigningKey(keysDir(args), agency, optional(args, 'kid'));
+  } catch (error) {
+    // A parse error of a damaged key file may quote the file: never let key material out.
+    if (error instanceof SyntaxError) throw new CliError(`the private key file of agency ${agency} is not valid JSON`);
+    throw error;
+  }
+  print(io, await issueOfficerToken({ agency, officer, roles, privateJwk, ttlSeconds, audience: audience(args) }));
+  return 0;
+}
+
+async function inspectToken(args: Args, io: Required<CliIo>): Promise<number> {
+  const registry = await loadTrustRegistry(required(args, 'registry'));
+  const argument = args.positionals[0];
+  const token = argument === undefined || argument === '-' ? (await io.stdin()).trim() : argument;
+  try {
+    print(io, json(await verifyOfficerToken(token, registry, { audience: audience(args) })));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof HubError)) throw error;
+    print(io, json({ error: error.toBody() }));
+    return 1;
+  }
+}
+
+async function devInit(args: Args, io: Required<CliIo>): Promise<number> {
+  const dev = await ensureDevelopmentAgencies(required(args, 'dir'));
+  print(io, `registry: ${dev.registryDir}${dev.created ? ' (created)' : ' (already there, unchanged)'}`);
+  print(io, `keys:     ${dev.keysDir}`);
+  print(io, 'Get a token for each development identity with:');
+  for (const agency of dev.agencies) {
+    print(
+      io,
+      `  ncp-keys issue-token --keys ${dev.keysDir} --agency ${agency.id} --officer ${agency.officer} --roles ${agency.roles.join(',')}`,
+    );
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table of commands
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  'create-agency': {
+    summary: 'create an agency: a key pair and its trust registry entry',
+    usage: `Usage: ncp-keys create-agency --id ID --name NAME --country CC --kind KIND [options]
+
+Generates a key pair, writes the private key to the keys folder and the public registry
+entry to <registry>/<ID>.json (printing its path), or to stdout without --registry.
+
+  --id ID          agency id, e.g. UA-NPU (A-Z, 0-9 and -)
+  --name NAME      agency name
+  --country CC     ISO 3166-1 alpha-2 country code, e.g. UA
+  --kind KIND      ${AGENCY_KINDS.join(' | ')}
+  --alg ALG        ${ALLOWED_JWT_ALGORITHMS.join(' | ')} (default: EdDSA)
+  --registry DIR   trust registry folder; refuses to replace an existing entry
+  --keys DIR       ${KEYS_DIR_HELP}`,
+    options: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      country: { type: 'string' },
+      kind: { type: 'string' },
+      alg: { type: 'string' },
+      registry: { type: 'string' },
+      keys: { type: 'string' },
+    },
+    run: createAgency,
+  },
+  rotate: {
+    summary: "add a new key beside an agency's current ones",
+    usage: `Usage: ncp-keys rotate --id ID --registry DIR [--keys DIR] [--alg ALG]
+
+Generates a new key for the agency, adds its public key to <registry>/<ID>.json, writes the
+private key, and prints the new kid. The old keys stay valid until revoked.
+
+  --id ID          agency id
+  --registry DIR   trust registry folder
+  --keys DIR       ${KEYS_DIR_HELP}
+  --alg ALG        ${ALLOWED_JWT_ALGORITHMS.join(' | ')} (default: that of the newest key)`,
+    options: {
+      id: { type: 'string' },
+      registry: { type: 'string' },
+      keys: { type: 'string' },
+      alg: { type: 'string' },
+    },
+    run: rotate,
+  },
+  revoke: {
+    summary: "remove a key from an agency's key set",
+    usage: `Usage: ncp-keys revoke --id ID --kid KID --registry DIR [--keys DIR]
+
+Removes the key KID from <registry>/<ID>.json: tokens signed with it are refused
+(AUTH_KID_UNKNOWN) once the hub has loaded the changed registry. The last key cannot be
+removed. Its private key file, if it is in the keys folder, is deleted, so that
+issue-token cannot sign with it again.
+
+  --id ID          agency id
+  --kid KID        the key to remove
+  --registry DIR   trust registry folder
+  --keys DIR       ${KEYS_DIR_HELP}`,
+    options: {
+      id: { type: 'string' },
+      kid: { type: 'string' },
+      registry: { type: 'string' },
+      keys: { type: 'string' },
+    },
+    run: revoke,
+  },
+  jwks: {
+    summary: "print an agency's public key set (JWKS)",
+    usage: `Usage: ncp-keys jwks --id ID --registry DIR
+
+Prints the agency's public key set { "keys": [...] }, to publish at a jwksUri.
+
+  --id ID          agency id
+  --registry DIR   trust registry folder`,
+    options: { id: { type: 'string' }, registry: { type: 'string' } },
+    run: jwks,
+  },
+  'issue-token': {
+    summary: 'issue an officer token (prints only the token)',
+    usage: `Usage: ncp-keys issue-token --agency ID --officer SUB --roles R1,R2 [options]
+
+Signs an officer token with the agency's private key and prints only the token.
+
+  --agency ID       issuing agency id
+  --officer SUB     officer id (the token's sub)
+  --roles R1,R2     comma-separated roles: ${ROLES.join(', ')}
+  --ttl SECONDS     lifetime, at most ${MAX_TOKEN_LIFETIME_SECONDS} (default: 3600)
+  --audience HUB    ${AUDIENCE_HELP}
+  --keys DIR        ${KEYS_DIR_HELP}
+  --kid KID         the key to sign with (default: the newest one)`,
+    options: {
+      agency: { type: 'string' },
+      officer: { type: 'string' },
+      roles: { type: 'string' },
+      ttl: { type: 'string' },
+      audience: { type: 'string' },
+      keys: { type: 'string' },
+      kid: { type: 'string' },
+    },
+    run: issueToken,
+  },
+  'inspect-token': {
+    summary: 'verify a token against a trust registry and print the identity',
+    usage: `Usage: ncp-keys inspect-token [TOKEN | -] --registry DIR [--audience HUB]
+
+Verifies the token (from the argument, or from stdin when it is "-" or absent) as the hub
+would, and prints the identity as JSON (exit 0) or {"error":{"code","message"}} (exit 1).
+
+  --registry DIR    trust registry folder
+  --audience HUB    ${AUDIENCE_HELP}`,
+    options: { registry: { type: 'string' }, audience: { type: 'string' } },
+    maxPositionals: 1,
+    run: inspectToken,
+  },
+  'dev-init': {
+    summary: 'create the development agencies (not for real cases)',
+    usage: `Usage: ncp-keys dev-init --dir DIR
+
+Creates, once, the development trust registry (DIR/registry) and its private keys
+(DIR/keys), as the hub does on a development start, and prints where they are.
+
+  --dir DIR        folder, e.g. .data/dev`,
+    options: { dir: { type: 'string' } },
+    run: devInit,
+  },
+};
+
+function overallUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  return `Usage: ncp-keys <command> [options]
+
+Agency keys, officer tokens and the trust registry of ncp-hub.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
+  .join('\n')}
+  ${'help'.padEnd(width)}  print this help, or "help <command>" for a command's
+
+Run "ncp-keys <command> --help" for a command's options.
+Exit codes: 0 success, 1 failure (invalid value, unknown agency, refused token), 2 usage error.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('no token: give it as an argument or pipe it on stdin');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size > 2 * MAX_TOKEN_LENGTH) break; // long enough to be refused; read no further
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parse(name: string, command: Command, argv: string[]): Args {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: (command.maxPositionals ?? 0) > 0,
+      strict: true,
+    });
+    if (positionals.length > (command.maxPositionals ?? 0)) {
+      throw new UsageError(`unexpected argument "${positionals.at(-1)}"`, name);
+    }
+    return { values, positionals };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments', name);
+  }
+}
+
+/**
+ * Runs `ncp-keys` with the arguments after the program name and returns the exit code: 0
+ * success, 1 failure, 2 usage error. Never calls `process.exit`, so it can run in-process.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2));
+ * ```
+ */
+export async function runCli(argv: string[], io?: CliIo): Promise<number> {
+  const streams: Required<CliIo> = {
+    stdout: io?.stdout ?? ((s) => process.stdout.write(s)),
+    stderr: io?.stderr ?? ((s) => process.stderr.write(s)),
+    stdin: io?.stdin ?? readStdin,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    streams.stderr(`${overallUsage()}\n`);
+    return 2;
+  }
+  let known: string | undefined;
+  try {
+    if (name === 'help' || name === '--help' || name === '-h') {
+      const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+      if (rest[0] !== undefined && !topic) throw new UsageError(`unknown command "${rest[0]}"`);
+      print(streams, topic ? topic.usage : overallUsage());
+      return 0;
+    }
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    known = name;
+    const args = parse(name, command, rest);
+    if (args.values.help) {
+      print(streams, command.usage);
+      return 0;
+    }
+    return await command.run(args, streams);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const command = error.command ?? known;
+      const hint = command ? `ncp-keys ${command} --help` : 'ncp-keys help';
+      streams.stderr(`ncp-keys: ${error.message}\nRun "${hint}" for usage.\n`);
+      return 2;
+    }
+    streams.stderr(`ncp-keys: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,310 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.js';
+import { loadTrustRegistry, parseRegistryEntry, type RegistryEntry } from '../src/index.js';
+
+const AUDIENCE = 'test-hub';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], stdin?: string): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    stdin: async () => stdin ?? '',
+  });
+  return { code, stdout, stderr };
+}
+
+let dir: string;
+let registry: string;
+let keys: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ncp-keys-cli-'));
+  registry = join(dir, 'registry');
+  keys = join(dir, 'keys');
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function createAgency(id = 'UA-NPU', kind = 'police'): Promise<Run> {
+  const result = await run([
+    'create-agency',
+    '--id',
+    id,
+    '--name',
+    'National Police of Ukraine',
+    '--country',
+    'UA',
+    '--kind',
+    kind,
+    '--registry',
+    registry,
+    '--keys',
+    keys,
+  ]);
+  expect(result.code, result.stderr).toBe(0);
+  return result;
+}
+
+async function kids(id = 'UA-NPU'): Promise<string[]> {
+  const entry = JSON.parse(await readFile(join(registry, `${id}.json`), 'utf8')) as RegistryEntry;
+  return entry.jwks?.keys.map((key) => key.kid) ?? [];
+}
+
+async function issue(kid?: string): Promise<string> {
+  const args = ['issue-token', '--agency', 'UA-NPU', '--officer', 'o.petrenko', '--roles', 'officer,supervisor'];
+  const result = await run([...args, '--audience', AUDIENCE, '--keys', keys, ...(kid ? ['--kid', kid] : [])]);
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  return result.stdout.trim();
+}
+
+function inspect(token: string): Promise<Run> {
+  return run(['inspect-token', token, '--registry', registry, '--audience', AUDIENCE]);
+}
+
+describe('create-agency', () => {
+  it('writes a loadable registry file and a private key of mode 0600', async () => {
+    const result = await createAgency();
+    const file = join(registry, 'UA-NPU.json');
+    expect(result.stdout).toBe(`${file}\n`);
+
+    const trust = await loadTrustRegistry(registry);
+    expect(trust.list()).toEqual([{ id: 'UA-NPU', name: 'National Police of Ukraine', country: 'UA', kind: 'police' }]);
+
+    const [kid] = await kids();
+    const names = await readdir(join(keys, 'UA-NPU'));
+    expect(names).toEqual([`${kid}.private.jwk`]);
+    expect((await stat(join(keys, 'UA-NPU', names[0] as string))).mode & 0o777).toBe(0o600);
+    expect(result.stdout + result.stderr).not.toContain('"d"');
+  });
+
+  it('prints the registry entry, never the private key, without --registry', async () => {
+    const result = await run([
+      'create-agency',
+      '--id',
+      'PL-KGP',
+      '--name',
+      'Polish Police',
+      '--country',
+      'PL',
+      '--kind',
+      'police',
+      '--alg',
+      'ES256',
+      '--keys',
+      keys,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const entry = parseRegistryEntry(result.stdout, 'stdout');
+    expect(entry.jwks?.keys[0]?.alg).toBe('ES256');
+    expect(result.stdout).not.toContain('"d"');
+  });
+
+  it('refuses to replace an existing registry entry', async () => {
+    await createAgency();
+    const again = await run([
+      'create-agency',
+      '--id',
+      'UA-NPU',
+      '--name',
+      'Other',
+      '--country',
+      'UA',
+      '--kind',
+      'police',
+      '--registry',
+      registry,
+      '--keys',
+      keys,
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^ncp-keys: .*already exists/);
+  });
+
+  it('refuses invalid values with the schema message', async () => {
+    const base = ['create-agency', '--name', 'X', '--keys', keys];
+    const badId = await run([...base, '--id', 'ua', '--country', 'UA', '--kind', 'police']);
+    expect(badId.code).toBe(1);
+    expect(badId.stderr).toContain('invalid --id "ua": agency id');
+    const badCountry = await run([...base, '--id', 'UA-X', '--country', 'Ukraine', '--kind', 'police']);
+    expect(badCountry.code).toBe(1);
+    expect(badCountry.stderr).toContain('invalid --country');
+    const badKind = await run([...base, '--id', 'UA-X', '--country', 'UA', '--kind', 'cop']);
+    expect(badKind.code).toBe(1);
+    expect(badKind.stderr).toContain('invalid --kind');
+  });
+});
+
+describe('issue-token and inspect-token', () => {
+  it('round-trips the identity', async () => {
+    await createAgency();
+    const result = await inspect(await issue());
+    expect(result.code, result.stdout).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      agency: 'UA-NPU',
+      agencyKind: 'police',
+      country: 'UA',
+      officer: 'o.petrenko',
+      roles: ['officer', 'supervisor'],
+    });
+  });
+
+  it('reads the token from stdin when it is "-" or absent', async () => {
+    await createAgency();
+    const token = await issue();
+    const dash = await run(['inspect-token', '-', '--registry', registry, '--audience', AUDIENCE], `${token}\n`);
+    expect(dash.code, dash.stdout).toBe(0);
+    const absent = await run(['inspect-token', '--registry', registry, '--audience', AUDIENCE], token);
+    expect(JSON.parse(absent.stdout).officer).toBe('o.petrenko');
+  });
+
+  it('prints a refused token as an error JSON on stdout', async () => {
+    await createAgency();
+    const result = await run(['inspect-token', await issue(), '--registry', registry, '--audience', 'other-hub']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: { code: 'AUTH_AUDIENCE_INVALID', message: expect.any(String) },
+    });
+  });
+
+  it('refuses an unknown role, a bad ttl and a missing key', async () => {
+    await createAgency();
+    const base = ['issue-token', '--agency', 'UA-NPU', '--officer', 'o.p', '--keys', keys];
+    const role = await run([...base, '--roles', 'officer,boss']);
+    expect(role.code).toBe(1);
+    expect(role.stderr).toContain('unknown role: boss');
+    const ttl = await run([...base, '--roles', 'officer', '--ttl', '999999']);
+    expect(ttl.code).toBe(1);
+    expect(ttl.stderr).toContain('invalid --ttl');
+    const kid = await run([...base, '--roles', 'officer', '--kid', 'nope']);
+    expect(kid.code).toBe(1);
+    expect(kid.stderr).toMatch(/^ncp-keys: no private key with kid nope/);
+    expect(role.stdout + ttl.stdout + kid.stdout).toBe('');
+  });
+});
+
+describe('rotate, jwks and revoke', () => {
+  it('rotate adds a key; tokens of the new and the old key verify', async () => {
+    await createAgency();
+    const [oldKid] = await kids();
+    const rotated = await run(['rotate', '--id', 'UA-NPU', '--registry', registry, '--keys', keys]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const newKid = rotated.stdout.trim();
+    expect(await kids()).toEqual([oldKid, newKid]);
+
+    expect((await inspect(await issue(newKid))).code).toBe(0);
+    expect((await inspect(await issue(oldKid))).code).toBe(0);
+
+    const jwks = await run(['jwks', '--id', 'UA-NPU', '--registry', registry]);
+    expect(jwks.code).toBe(0);
+    expect(JSON.parse(jwks.stdout).keys.map((key: { kid: string }) => key.kid)).toEqual([oldKid, newKid]);
+    expect(jwks.stdout).not.toContain('"d"');
+  });
+
+  it('revoke removes a kid, whose tokens are then refused with AUTH_KID_UNKNOWN', async () => {
+    await createAgency();
+    const [oldKid] = (await kids()) as [string];
+    const oldToken = await issue(oldKid);
+    const rotated = await run(['rotate', '--id', 'UA-NPU', '--registry', registry, '--keys', keys]);
+    const newKid = rotated.stdout.trim();
+
+    const revoked = await run(['revoke', '--id', 'UA-NPU', '--kid', oldKid, '--registry', registry, '--keys', keys]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('private key was deleted');
+    expect(await kids()).toEqual([newKid]);
+    expect(await readdir(join(keys, 'UA-NPU'))).toEqual([`${newKid}.private.jwk`]);
+
+    const refused = await inspect(oldToken);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe('AUTH_KID_UNKNOWN');
+    expect((await inspect(await issue(newKid))).code).toBe(0);
+  });
+
+  it('refuses to revoke the last key, or an unknown kid', async () => {
+    await createAgency();
+    const [kid] = (await kids()) as [string];
+    const last = await run(['revoke', '--id', 'UA-NPU', '--kid', kid, '--registry', registry]);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toContain('last key');
+    expect(await kids()).toEqual([kid]);
+    const unknown = await run(['revoke', '--id', 'UA-NPU', '--kid', 'nope', '--registry', registry]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no key with kid nope');
+  });
+});
+
+describe('errors and help', () => {
+  it('returns 1 for an unknown agency', async () => {
+    await createAgency();
+    const rotate = await run(['rotate', '--id', 'PL-KGP', '--registry', registry, '--keys', keys]);
+    expect(rotate.code).toBe(1);
+    expect(rotate.stderr).toContain('agency PL-KGP is not in this registry');
+    const token = await run([
+      'issue-token',
+      '--agency',
+      'PL-KGP',
+      '--officer',
+      'o',
+      '--roles',
+      'officer',
+      '--keys',
+      keys,
+    ]);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('no private key for agency PL-KGP');
+  });
+
+  it('returns 2 with a message for usage errors', async () => {
+    const cases: string[][] = [
+      [],
+      ['frobnicate'],
+      ['rotate', '--registry', registry],
+      ['jwks', '--id', 'UA-NPU', '--registry', registry, '--bogus'],
+      ['issue-token', '--agency'],
+      ['revoke', 'UA-NPU', '--kid', 'x', '--registry', registry],
+      ['inspect-token', 'a', 'b', '--registry', registry],
+    ];
+    for (const argv of cases) {
+      const result = await run(argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr, argv.join(' ')).toMatch(/ncp-keys/);
+      expect(result.stdout).toBe('');
+    }
+    expect((await run(['rotate', '--registry', registry])).stderr).toContain('missing --id');
+  });
+
+  it('prints help with exit 0', async () => {
+    for (const argv of [['help'], ['--help'], ['help', 'rotate'], ['issue-token', '--help'], ['dev-init', '-h']]) {
+      const result = await run(argv);
+      expect(result.code, argv.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: ncp-keys /);
+    }
+  });
+});
+
+describe('dev-init', () => {
+  it('creates the development registry and says where it is', async () => {
+    const result = await run(['dev-init', '--dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(join(dir, 'registry'));
+    expect(result.stdout).toContain(join(dir, 'keys'));
+    expect((await loadTrustRegistry(join(dir, 'registry'))).size).toBeGreaterThan(1);
+  });
+});
