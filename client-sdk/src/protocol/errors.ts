@@ -25,6 +25,16 @@ export const HUB_ERROR_CODES = [
   'ORIGIN_NOT_ALLOWED',
   // requests
   'BAD_REQUEST',
+  'DEVICE_REQUIRED',
+  'DEVICE_NOT_PUBLISHED',
+  'ATTESTATION_INVALID',
+  'SENDER_MISMATCH',
+  'AGENCY_UNKNOWN',
+  'CONVERSATION_NOT_FOUND',
+  'CONVERSATION_EXISTS',
+  'NOT_A_MEMBER',
+  'MEMBERSHIP_INVALID',
+  'RATE_LIMITED',
   'UNKNOWN_EVENT',
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
@@ -38,6 +48,8 @@ export type HubErrorCode = (typeof HUB_ERROR_CODES)[number];
 export interface HubErrorBody {
   code: HubErrorCode;
   message: string;
+  /** With `RATE_LIMITED`: milliseconds to wait before trying again. */
+  retryAfter?: number;
 }
 
 /**
@@ -46,16 +58,21 @@ export interface HubErrorBody {
  */
 export class HubError extends Error {
   readonly code: HubErrorCode;
+  /** With `RATE_LIMITED`: milliseconds to wait before trying again. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: HubErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: HubErrorCode, message: string, options?: ErrorOptions & { retryAfter?: number }) {
     super(message, options);
     this.name = 'HubError';
     this.code = code;
+    this.retryAfter = options?.retryAfter;
   }
 
-  /** The wire form, `{ code, message }`. */
+  /** The wire form, `{ code, message }` (and `retryAfter` when set). */
   toBody(): HubErrorBody {
-    return { code: this.code, message: this.message };
+    return this.retryAfter === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retryAfter: this.retryAfter };
   }
 }
 

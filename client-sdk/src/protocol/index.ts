@@ -1,7 +1,61 @@
+export type { DeviceAddress, DeviceId, DeviceRef, OfficerAddress, OfficerRef } from './addresses.js';
+export {
+  deviceAddress,
+  deviceAddressSchema,
+  deviceIdSchema,
+  deviceRefSchema,
+  officerAddress,
+  officerAddressSchema,
+  officerRefSchema,
+  parseDeviceAddress,
+  parseOfficerAddress,
+} from './addresses.js';
+export { base64url, base64urlOfBytes } from './encoding.js';
+export type { ConversationId, Envelope, EnvelopeHeader, MessageId, MessageKind } from './envelope.js';
+export {
+  conversationIdSchema,
+  ENVELOPE_SIZES,
+  ENVELOPE_VERSION,
+  envelopeHeaderSchema,
+  envelopeSchema,
+  MAX_RECIPIENT_DEVICES,
+  MESSAGE_KINDS,
+  messageIdSchema,
+  SIGNATURE_CONTEXTS,
+} from './envelope.js';
 export type { HubErrorBody, HubErrorCode } from './errors.js';
 export { HUB_ERROR_CODES, HubError, isHubErrorCode } from './errors.js';
-export type { Ack, AckCallback, ClientToServerEvents, ServerToClientEvents, SessionWelcome } from './events.js';
-export { EVENTS, sessionWelcomeSchema, sessionWhoamiSchema } from './events.js';
+export type {
+  Ack,
+  AckCallback,
+  ClientToServerEvents,
+  ConversationInfo,
+  ConversationItem,
+  Cursor,
+  DirectoryAgency,
+  HandshakeAuth,
+  ServerToClientEvents,
+  SessionWelcome,
+} from './events.js';
+export {
+  compareCursors,
+  conversationAckSchema,
+  conversationChangeSchema,
+  conversationCreateSchema,
+  conversationGetSchema,
+  conversationListSchema,
+  conversationSyncSchema,
+  cursorSchema,
+  directoryAgenciesSchema,
+  directoryDevicesSchema,
+  directoryPublishSchema,
+  EVENTS,
+  handshakeAuthSchema,
+  messageSendSchema,
+  receiptSendSchema,
+  sessionWelcomeSchema,
+  sessionWhoamiSchema,
+} from './events.js';
 export type { AgencyId, AgencyKind, AllowedJwtAlgorithm, CountryCode, Identity, OfficerId, Role } from './identity.js';
 export {
   AGENCY_KINDS,
@@ -16,4 +70,14 @@ export {
   ROLES_BY_AGENCY_KIND,
   roleSchema,
 } from './identity.js';
+export type { ConversationBasis, ConversationKind, MembershipRecord, SignedMembershipRecord } from './membership.js';
+export {
+  CONVERSATION_KINDS,
+  conversationBasisSchema,
+  MAX_CONVERSATION_MEMBERS,
+  membershipRecordSchema,
+  signedMembershipRecordSchema,
+} from './membership.js';
+export type { Receipt, ReceiptType, SignedReceipt } from './receipt.js';
+export { MAX_RECEIPT_IDS, RECEIPT_TYPES, receiptSchema, signedReceiptSchema } from './receipt.js';
 export { PROTOCOL_VERSION } from './version.js';

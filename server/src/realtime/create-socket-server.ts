@@ -1,6 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import {
   type ClientToServerEvents,
+  type DeviceId,
+  deviceIdSchema,
   EVENTS,
   HubError,
   type Identity,
@@ -19,6 +21,8 @@ import { handleEvent } from './handle-event.js';
 /** What the hub keeps on each authenticated socket. */
 export interface SocketData {
   identity: Identity;
+  /** The device named in the handshake; null for a session without one. */
+  device: DeviceId | null;
 }
 
 type InterServerEvents = Record<string, never>;
@@ -60,8 +64,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       if (!isOriginAllowed(origin, host, config.allowedOrigins)) {
         throw new HubError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)');
       }
-      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const auth = socket.handshake.auth as { token?: unknown; device?: unknown } | undefined;
       socket.data.identity = await authenticator.verify(auth?.token);
+      if (auth?.device !== undefined && !deviceIdSchema.safeParse(auth.device).success) {
+        throw new HubError('BAD_REQUEST', 'auth.device: 1-64 of A-Z, a-z, 0-9 and . _ -');
+      }
+      socket.data.device = (auth?.device as DeviceId | undefined) ?? null;
       next();
     } catch (error) {
       const hubError = error instanceof HubError ? error : new HubError('INTERNAL', 'internal error');
@@ -107,7 +115,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       handleEvent(EVENTS.sessionWhoami, sessionWhoamiSchema, () => ({ identity }), logger),
     );
 
-    socket.emit(EVENTS.sessionWelcome, { protocol: PROTOCOL_VERSION, hubId: config.hubId, identity });
+    socket.emit(EVENTS.sessionWelcome, {
+      protocol: PROTOCOL_VERSION,
+      hubId: config.hubId,
+      identity,
+      device: socket.data.device,
+    });
   });
 
   return io;

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { deviceRefSchema, officerRefSchema } from './addresses.js';
+import { base64urlOfBytes } from './encoding.js';
+import { conversationIdSchema, ENVELOPE_SIZES } from './envelope.js';
+
+/** Kinds of conversation. A direct conversation has exactly two members, for its whole life. */
+export const CONVERSATION_KINDS = ['direct', 'group'] as const;
+export type ConversationKind = (typeof CONVERSATION_KINDS)[number];
+
+/** Most members of one conversation. */
+export const MAX_CONVERSATION_MEMBERS = 50;
+
+/**
+ * The legal basis recorded when a conversation is created: for now a formal request (mutual
+ * legal assistance, letters rogatory ...) with its reference and the national case reference.
+ */
+export const conversationBasisSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('formal-request'),
+    /** Reference of the formal request (letter of request, MLA request ...). */
+    reference: z.string().trim().min(1).max(200),
+    /** National proceedings number of the case. */
+    caseReference: z.string().trim().min(1).max(200),
+  }),
+]);
+export type ConversationBasis = z.infer<typeof conversationBasisSchema>;
+
+/** SHA-512 of the canonical JSON of the previous signed record, as base64url. */
+const previousHash = base64urlOfBytes(64);
+
+const recordBase = {
+  v: z.literal(1),
+  conv: conversationIdSchema,
+  /** 1 for `create`, then +1 per change. */
+  seq: z.number().int().min(1).max(1_000_000),
+  /** The member device that makes the change and signs it. */
+  by: deviceRefSchema,
+  ts: z.number().int().nonnegative(),
+};
+
+/**
+ * One link of a conversation's membership chain. Each is signed by the device of the member
+ * who makes it, so a member that the hub slips in (without a record) is visible to everyone.
+ */
+export const membershipRecordSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    ...recordBase,
+    op: z.literal('create'),
+    prev: z.null(),
+    kind: z.enum(CONVERSATION_KINDS),
+    basis: conversationBasisSchema,
+    members: z.array(officerRefSchema).min(2).max(MAX_CONVERSATION_MEMBERS),
+  }),
+  z.strictObject({ ...recordBase, op: z.literal('add'), prev: previousHash, member: officerRefSchema }),
+  z.strictObject({ ...recordBase, op: z.literal('remove'), prev: previousHash, member: officerRefSchema }),
+]);
+export type MembershipRecord = z.infer<typeof membershipRecordSchema>;
+
+/** A membership record with the Ed25519 signature of `record.by`'s device. */
+export const signedMembershipRecordSchema = z.strictObject({
+  record: membershipRecordSchema,
+  sig: base64urlOfBytes(ENVELOPE_SIZES.signature),
+});
+export type SignedMembershipRecord = z.infer<typeof signedMembershipRecordSchema>;
