@@ -1,6 +1,6 @@
 /**
- * `ncp-keys`: creates agencies and their keys, rotates and revokes keys, and issues and
- * inspects officer tokens. Everything it does goes through the library functions of this
+ * `ncp-keys`: creates agencies and their keys, rotates and revokes keys, issues and
+ * inspects officer tokens, and attests officer devices. Everything it does goes through the library functions of this
  * package; it never prints a private key.
  *
  * @packageDocumentation
@@ -16,6 +16,7 @@ import {
   agencyIdSchema,
   agencyKindSchema,
   countryCodeSchema,
+  deviceIdSchema,
   HubError,
   MAX_TOKEN_LIFETIME_SECONDS,
   officerIdSchema,
@@ -35,6 +36,12 @@ import {
   writeRegistryEntry,
 } from './agency-keys.js';
 import { ensureDevelopmentAgencies } from './dev-agencies.js';
+import {
+  DEFAULT_ATTESTATION_TTL_SECONDS,
+  devicePublicKeySchema,
+  issueDeviceAttestation,
+  MAX_ATTESTATION_TTL_SECONDS,
+} from './device-attestation.js';
 import { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
 import { type AgencyPublicJwk, type RegistryEntry, registryEntrySchema } from './registry-entry.js';
 import { loadTrustRegistry } from './trust-registry.js';
@@ -134,13 +141,24 @@ function rolesOption(args: Args): Role[] {
   return roles as Role[];
 }
 
-function ttlOption(args: Args): number {
-  const text = optional(args, 'ttl') ?? '3600';
+function ttlOption(args: Args, fallback = 3600, max = MAX_TOKEN_LIFETIME_SECONDS): number {
+  const text = optional(args, 'ttl') ?? String(fallback);
   const ttl = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(ttl >= 1 && ttl <= MAX_TOKEN_LIFETIME_SECONDS)) {
-    throw new CliError(`invalid --ttl "${text}": seconds, from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
+  if (!(ttl >= 1 && ttl <= max)) {
+    throw new CliError(`invalid --ttl "${text}": seconds, from 1 to ${max}`);
   }
   return ttl;
+}
+
+/** The agency's private signing key from the keys folder (`--kid`, or the newest). */
+async function signingKeyOption(args: Args, agency: AgencyId): Promise<JWK> {
+  try {
+    return await readSigningKey(keysDir(args), agency, optional(args, 'kid'));
+  } catch (error) {
+    // A parse error of a damaged key file may quote the file: never let key material out.
+    if (error instanceof SyntaxError) throw new CliError(`the private key file of agency ${agency} is not valid JSON`);
+    throw error;
+  }
 }
 
 /** The agency's inline keys; refused for an agency that publishes its keys at a `jwksUri`. */
@@ -243,15 +261,23 @@ async function issueToken(args: Args, io: Required<CliIo>): Promise<number> {
   const officer = validated(officerIdSchema, required(args, 'officer'), 'officer');
   const roles = rolesOption(args);
   const ttlSeconds = ttlOption(args);
-  let privateJwk: JWK;
-  try {
-    privateJwk = await readSigningKey(keysDir(args), agency, optional(args, 'kid'));
-  } catch (error) {
-    // A parse error of a damaged key file may quote the file: never let key material out.
-    if (error instanceof SyntaxError) throw new CliError(`the private key file of agency ${agency} is not valid JSON`);
-    throw error;
-  }
+  const privateJwk = await signingKeyOption(args, agency);
   print(io, await issueOfficerToken({ agency, officer, roles, privateJwk, ttlSeconds, audience: audience(args) }));
+  return 0;
+}
+
+async function attestDevice(args: Args, io: Required<CliIo>): Promise<number> {
+  const agency = agencyOption(args, 'agency');
+  const officer = validated(officerIdSchema, required(args, 'officer'), 'officer');
+  const device = validated(deviceIdSchema, required(args, 'device'), 'device');
+  const encryptionKey = validated(devicePublicKeySchema, required(args, 'encryption-key'), 'encryption-key');
+  const signingKey = validated(devicePublicKeySchema, required(args, 'signing-key'), 'signing-key');
+  const ttlSeconds = ttlOption(args, DEFAULT_ATTESTATION_TTL_SECONDS, MAX_ATTESTATION_TTL_SECONDS);
+  const privateJwk = await signingKeyOption(args, agency);
+  print(
+    io,
+    await issueDeviceAttestation({ agency, officer, device, encryptionKey, signingKey, privateJwk, ttlSeconds }),
+  );
   return 0;
 }
 
@@ -386,6 +412,34 @@ Signs an officer token with the agency's private key and prints only the token.
       kid: { type: 'string' },
     },
     run: issueToken,
+  },
+  'attest-device': {
+    summary: "attest an officer device's public keys (prints only the attestation)",
+    usage: `Usage: ncp-keys attest-device --agency ID --officer SUB --device DEV --encryption-key B64URL --signing-key B64URL [options]
+
+Signs a device attestation (a JWS of typ ncp-device+jwt) binding the officer's device to
+its two public keys with the agency's private key, and prints only the attestation.
+
+  --agency ID              attesting agency id
+  --officer SUB            officer id
+  --device DEV             device id (1-64 of A-Z, a-z, 0-9 and . _ -)
+  --encryption-key B64URL  the device's X25519 public key, 32 bytes as unpadded base64url
+  --signing-key B64URL     the device's Ed25519 public key, 32 bytes as unpadded base64url
+                           (give a key that starts with "-" as --option=KEY)
+  --ttl SECONDS            lifetime, at most ${MAX_ATTESTATION_TTL_SECONDS} (default: ${DEFAULT_ATTESTATION_TTL_SECONDS})
+  --keys DIR               ${KEYS_DIR_HELP}
+  --kid KID                the key to sign with (default: the newest one)`,
+    options: {
+      agency: { type: 'string' },
+      officer: { type: 'string' },
+      device: { type: 'string' },
+      'encryption-key': { type: 'string' },
+      'signing-key': { type: 'string' },
+      ttl: { type: 'string' },
+      keys: { type: 'string' },
+      kid: { type: 'string' },
+    },
+    run: attestDevice,
   },
   'inspect-token': {
     summary: 'verify a token against a trust registry and print the identity',

@@ -10,9 +10,29 @@ export {
 } from './agency-keys.js';
 export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
 export { DEVELOPMENT_AGENCIES, ensureDevelopmentAgencies } from './dev-agencies.js';
+export type {
+  DeviceAttestation,
+  IssueDeviceAttestationOptions,
+  VerifyDeviceAttestationOptions,
+} from './device-attestation.js';
+export {
+  DEFAULT_ATTESTATION_TTL_SECONDS,
+  DEVICE_ATTESTATION_TYPE,
+  decodeDeviceAttestation,
+  devicePublicKeySchema,
+  issueDeviceAttestation,
+  MAX_ATTESTATION_LENGTH,
+  MAX_ATTESTATION_TTL_SECONDS,
+  verifyDeviceAttestation,
+} from './device-attestation.js';
 export { RegistryError } from './errors.js';
 export type { IssueOfficerTokenOptions, VerifyOfficerTokenOptions } from './officer-token.js';
-export { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
+export {
+  FORBIDDEN_HEADER_PARAMETERS,
+  issueOfficerToken,
+  MAX_TOKEN_LENGTH,
+  verifyOfficerToken,
+} from './officer-token.js';
 export type { AgencyInfo, AgencyPublicJwk, RegistryEntry } from './registry-entry.js';
 export { agencyPublicJwkSchema, registryEntrySchema } from './registry-entry.js';
 export type { LoadTrustRegistryOptions, TrustedAgency } from './trust-registry.js';

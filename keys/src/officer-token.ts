@@ -17,8 +17,22 @@ import type { TrustRegistry } from './trust-registry.js';
 /** Longest token accepted, in characters; anything longer is refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
 
-/** JOSE header parameters that make a verifier fetch or trust key material, or change processing. */
-const FORBIDDEN_HEADER_PARAMETERS = ['crit', 'jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'b64', 'zip', 'enc'];
+/**
+ * JOSE header parameters that make a verifier fetch or trust key material, or change
+ * processing: refused in officer tokens and device attestations.
+ */
+export const FORBIDDEN_HEADER_PARAMETERS: readonly string[] = [
+  'crit',
+  'jwk',
+  'jku',
+  'x5u',
+  'x5c',
+  'x5t',
+  'x5t#S256',
+  'b64',
+  'zip',
+  'enc',
+];
 
 /** Options of {@link verifyOfficerToken}. */
 export interface VerifyOfficerTokenOptions {
@@ -80,6 +94,10 @@ export async function verifyOfficerToken(
   }
   const forbidden = FORBIDDEN_HEADER_PARAMETERS.filter((name) => name in header);
   if (forbidden.length > 0) refuse('AUTH_HEADER_NOT_ALLOWED', `header parameter not allowed: ${forbidden.join(', ')}`);
+  // Any other typ (a device attestation is `ncp-device+jwt`) is another kind of JWS, never an officer token.
+  if ('typ' in header && (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'jwt')) {
+    refuse('AUTH_HEADER_NOT_ALLOWED', 'the token typ must be JWT');
+  }
   if (typeof header.kid !== 'string' || header.kid === '') refuse('AUTH_KID_MISSING', 'the token header has no kid');
   if (typeof claims.iss !== 'string' || claims.iss === '') refuse('AUTH_CLAIM_MISSING', 'the token has no iss');
 

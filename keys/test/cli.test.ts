@@ -1,9 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
-import { loadTrustRegistry, parseRegistryEntry, type RegistryEntry } from '../src/index.js';
+import {
+  loadTrustRegistry,
+  parseRegistryEntry,
+  type RegistryEntry,
+  readRegistryEntry,
+  verifyDeviceAttestation,
+} from '../src/index.js';
 
 const AUDIENCE = 'test-hub';
 
@@ -197,6 +204,75 @@ describe('issue-token and inspect-token', () => {
     expect(kid.code).toBe(1);
     expect(kid.stderr).toMatch(/^ncp-keys: no private key with kid nope/);
     expect(role.stdout + ttl.stdout + kid.stdout).toBe('');
+  });
+});
+
+describe('attest-device', () => {
+  const deviceKey = () => randomBytes(32).toString('base64url');
+  const base = (encryptionKey: string, signingKey: string) => [
+    'attest-device',
+    '--agency',
+    'UA-NPU',
+    '--officer',
+    'o.petrenko',
+    '--device',
+    'laptop-1',
+    // A base64url key may start with "-": give it as --option=VALUE.
+    `--encryption-key=${encryptionKey}`,
+    `--signing-key=${signingKey}`,
+    '--keys',
+    keys,
+  ];
+
+  it('prints only an attestation that verifies against the registry entry', async () => {
+    await createAgency();
+    const [encryptionKey, signingKey] = [deviceKey(), deviceKey()];
+    const result = await run([...base(encryptionKey, signingKey), '--ttl', '86400']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(result.stderr).toBe('');
+
+    const entry = await readRegistryEntry(registry, 'UA-NPU');
+    const attestation = await verifyDeviceAttestation(
+      result.stdout.trim(),
+      { keys: entry.jwks?.keys ?? [] },
+      { expected: { agency: 'UA-NPU', officer: 'o.petrenko', device: 'laptop-1' } },
+    );
+    expect(attestation).toMatchObject({ encryptionKey, signingKey, kid: (await kids())[0] });
+    expect(attestation.expiresAt - attestation.issuedAt).toBe(86400);
+  });
+
+  it('refuses a key of the wrong length, a bad device id or ttl with exit 1', async () => {
+    await createAgency();
+    const short = await run(base(randomBytes(31).toString('base64url'), deviceKey()));
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^ncp-keys: invalid --encryption-key .*32 bytes/);
+    const long = await run(base(deviceKey(), randomBytes(33).toString('base64url')));
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain('invalid --signing-key');
+    const device = await run([...base(deviceKey(), deviceKey()), '--device', 'a/b']);
+    expect(device.code).toBe(1);
+    expect(device.stderr).toContain('invalid --device');
+    const ttl = await run([...base(deviceKey(), deviceKey()), '--ttl', String(366 * 24 * 3600)]);
+    expect(ttl.code).toBe(1);
+    expect(ttl.stderr).toContain('invalid --ttl');
+    expect(short.stdout + long.stdout + device.stdout + ttl.stdout).toBe('');
+  });
+
+  it('takes a key that starts with "-" as --option=VALUE', async () => {
+    await createAgency();
+    const dashed = `-${deviceKey().slice(1)}`;
+    const result = await run(base(dashed, deviceKey()));
+    expect(result.code, result.stderr).toBe(0);
+    const entry = await readRegistryEntry(registry, 'UA-NPU');
+    const attestation = await verifyDeviceAttestation(result.stdout.trim(), { keys: entry.jwks?.keys ?? [] });
+    expect(attestation.encryptionKey).toBe(dashed);
+  });
+
+  it('returns 2 for a missing option', async () => {
+    const result = await run(['attest-device', '--agency', 'UA-NPU', '--officer', 'o.p', '--device', 'd']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('missing --encryption-key');
   });
 });
 
