@@ -46,6 +46,15 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   REDIS_SERVER_BIN: z.string().min(1).optional(),
   CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 of A-Z, a-z, 0-9 and : _ . -')
+    .default('ncp:'),
+  MAX_ENVELOPE_BYTES: z.coerce.number().int().min(1024).max(1_000_000).default(65_536),
+  RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  RETENTION_MAX_ITEMS: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(50),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),
 });
 
 function safeProtocol(value: string): string {
@@ -77,6 +86,18 @@ export interface Config {
   redisServerBin: string | undefined;
   /** Clock skew tolerated on token times, in seconds. */
   clockToleranceSeconds: number;
+  /** Prefix of every Redis key the hub writes. */
+  redisPrefix: string;
+  /** Largest envelope accepted, in bytes of JSON. */
+  maxEnvelopeBytes: number;
+  /** How long a conversation item is kept, in seconds. */
+  retentionSeconds: number;
+  /** Most items kept per conversation (older ones are trimmed). */
+  retentionMaxItems: number;
+  /** Sustained messages and receipts per second per officer. */
+  rateLimitPerSecond: number;
+  /** Burst allowance per officer. */
+  rateLimitBurst: number;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -114,5 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: e.NODE_ENV,
     redisServerBin: e.REDIS_SERVER_BIN,
     clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
+    redisPrefix: e.REDIS_PREFIX,
+    maxEnvelopeBytes: e.MAX_ENVELOPE_BYTES,
+    retentionSeconds: Math.round(e.RETENTION_DAYS * 86_400),
+    retentionMaxItems: e.RETENTION_MAX_ITEMS,
+    rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
+    rateLimitBurst: e.RATE_LIMIT_BURST,
   };
 }

@@ -5,14 +5,20 @@ import { join } from 'node:path';
 import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { ConversationService } from './conversations/conversation-service.js';
+import { DirectoryService } from './directory/directory-service.js';
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import { Authenticator } from './identity/authenticate.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger, type Logger } from './logger.js';
+import { MessageService } from './messaging/message-service.js';
+import { RateLimiter } from './messaging/rate-limiter.js';
 import { HubMetrics } from './metrics.js';
 import { createSocketServer, type HubServer } from './realtime/create-socket-server.js';
+import type { MessagingServices } from './realtime/register-messaging-handlers.js';
 import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
+import { redisKeys } from './redis/redis-keys.js';
 
 /** The hub refuses to start in production without a trust registry. */
 export class StartupError extends Error {
@@ -140,7 +146,15 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
 
     const app = createHttpApp({ config, logger, metrics, authenticator, readiness });
     const httpServer = createServer(app);
-    const io = createSocketServer(httpServer, { config, logger, metrics, authenticator });
+    const keys = redisKeys(config.redisPrefix);
+    const directory = new DirectoryService(redis, keys, registry);
+    const messaging: MessagingServices = {
+      directory,
+      conversations: new ConversationService(redis, keys, directory, registry),
+      messages: new MessageService(redis, keys, config),
+      rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+    };
+    const io = createSocketServer(httpServer, { config, logger, metrics, authenticator, messaging });
     cleanups.push(async () => {
       io.disconnectSockets(true);
       await io.close();

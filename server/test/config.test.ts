@@ -16,6 +16,12 @@ describe('loadConfig', () => {
       nodeEnv: 'development',
       redisServerBin: undefined,
       clockToleranceSeconds: 30,
+      redisPrefix: 'ncp:',
+      maxEnvelopeBytes: 65_536,
+      retentionSeconds: 30 * 86_400,
+      retentionMaxItems: 100_000,
+      rateLimitPerSecond: 50,
+      rateLimitBurst: 200,
     });
   });
 
@@ -32,6 +38,12 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       REDIS_SERVER_BIN: '/opt/redis/bin/redis-server',
       CLOCK_TOLERANCE_SECONDS: '5',
+      REDIS_PREFIX: 'hub-eu:',
+      MAX_ENVELOPE_BYTES: '131072',
+      RETENTION_DAYS: '7',
+      RETENTION_MAX_ITEMS: '5000',
+      RATE_LIMIT_PER_SECOND: '10',
+      RATE_LIMIT_BURST: '20',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -45,6 +57,12 @@ describe('loadConfig', () => {
       nodeEnv: 'production',
       redisServerBin: '/opt/redis/bin/redis-server',
       clockToleranceSeconds: 5,
+      redisPrefix: 'hub-eu:',
+      maxEnvelopeBytes: 131_072,
+      retentionSeconds: 7 * 86_400,
+      retentionMaxItems: 5000,
+      rateLimitPerSecond: 10,
+      rateLimitBurst: 20,
     });
   });
 
@@ -61,6 +79,9 @@ describe('loadConfig', () => {
       ALLOWED_ORIGINS: 'https://ok.example,not an origin',
       NODE_ENV: 'staging',
       CLOCK_TOLERANCE_SECONDS: '-1',
+      REDIS_PREFIX: 'has spaces',
+      MAX_ENVELOPE_BYTES: '10',
+      RATE_LIMIT_BURST: '0',
     };
     let error: unknown;
     try {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,10 @@ export interface TestHub {
   agencies: Record<TestAgencyId, TestAgency>;
   registryDir: string;
   dataDir: string;
-  /** Stops the hub and deletes its folders. */
-  stop(): Promise<void>;
+  /** Prefix of every Redis key this hub writes. */
+  redisPrefix: string;
+  /** Stops the hub and deletes its folders, unless `keepFiles` (for a successor to take over). */
+  stop(options?: { keepFiles?: boolean }): Promise<void>;
 }
 
 /** A fresh temporary folder; the caller removes it. */
@@ -22,14 +25,22 @@ export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
 }
 
 /**
- * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, with a new registry of the test
- * agencies. `env` adds or overrides environment variables (set one to `''` to unset it).
+ * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, under a key prefix of its own,
+ * with a new registry of the test agencies. `env` adds or overrides environment variables (set
+ * one to `''` to unset it). `successorOf` starts a new hub process in place of a stopped one:
+ * same registry, same agencies, same Redis prefix.
  */
-export async function startTestHub(env: Record<string, string> = {}): Promise<TestHub> {
+export async function startTestHub(
+  env: Record<string, string> = {},
+  options: { successorOf?: TestHub } = {},
+): Promise<TestHub> {
+  const predecessor = options.successorOf;
   const dataDir = await makeTempDir();
-  const registryDir = join(dataDir, 'registry');
-  const agencies = await createTestRegistry(registryDir);
+  const registryDir = predecessor?.registryDir ?? join(dataDir, 'registry');
+  const agencies = predecessor?.agencies ?? (await createTestRegistry(registryDir));
+  const redisPrefix = predecessor?.redisPrefix ?? `ncp-test-${randomUUID()}:`;
   const config = loadConfig({
+    REDIS_PREFIX: redisPrefix,
     PORT: '0',
     HOST: '127.0.0.1',
     NODE_ENV: 'test',
@@ -49,9 +60,13 @@ export async function startTestHub(env: Record<string, string> = {}): Promise<Te
     agencies,
     registryDir,
     dataDir,
-    async stop() {
+    redisPrefix,
+    async stop({ keepFiles = false } = {}) {
       await hub.stop();
+      if (keepFiles) return;
       await rm(dataDir, { recursive: true, force: true });
+      // a successor owns its predecessor's folders, the registry among them
+      if (predecessor) await rm(predecessor.dataDir, { recursive: true, force: true });
     },
   };
 }

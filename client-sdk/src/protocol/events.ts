@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { deviceIdSchema, type OfficerAddress, officerRefSchema } from './addresses.js';
 import { type ConversationId, conversationIdSchema, type Envelope, envelopeSchema } from './envelope.js';
 import type { HubErrorBody } from './errors.js';
-import { type AgencyKind, type Identity, identitySchema } from './identity.js';
+import { type AgencyKind, agencyIdSchema, type Identity, identitySchema } from './identity.js';
 import {
   type ConversationBasis,
   type ConversationKind,
@@ -23,7 +23,7 @@ export const EVENTS = {
 
   /** client -> hub: publish this device's attestation. */
   directoryPublish: 'directory:publish',
-  /** client -> hub: the current device attestations of some officers. */
+  /** client -> hub: the current device attestations of some officers, or of one agency. */
   directoryDevices: 'directory:devices',
   /** client -> hub: the agencies of the trust registry, with their public keys. */
   directoryAgencies: 'directory:agencies',
@@ -119,7 +119,11 @@ export interface DirectoryAgency {
 // Payload schemas of the client events.
 export const sessionWhoamiSchema = z.object({}).strict();
 export const directoryPublishSchema = z.strictObject({ attestation: z.string().min(1).max(4096) });
-export const directoryDevicesSchema = z.strictObject({ officers: z.array(officerRefSchema).min(1).max(100) });
+/** Either some officers' devices, or every device of one agency. */
+export const directoryDevicesSchema = z.union([
+  z.strictObject({ officers: z.array(officerRefSchema).min(1).max(100) }),
+  z.strictObject({ agency: agencyIdSchema }),
+]);
 export const directoryAgenciesSchema = z.strictObject({});
 export const conversationCreateSchema = z.strictObject({ record: signedMembershipRecordSchema });
 export const conversationChangeSchema = z.strictObject({ record: signedMembershipRecordSchema });

@@ -17,12 +17,20 @@ import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
 import { handleEvent } from './handle-event.js';
+import {
+  joinRooms,
+  MESSAGING_EVENTS,
+  type MessagingServices,
+  registerMessagingHandlers,
+} from './register-messaging-handlers.js';
 
 /** What the hub keeps on each authenticated socket. */
 export interface SocketData {
   identity: Identity;
   /** The device named in the handshake; null for a session without one. */
   device: DeviceId | null;
+  /** Whether the device's attestation is in the directory. */
+  published: boolean;
 }
 
 type InterServerEvents = Record<string, never>;
@@ -34,12 +42,13 @@ export interface SocketServerDependencies {
   logger: Logger;
   metrics: HubMetrics;
   authenticator: Authenticator;
+  messaging: MessagingServices;
 }
 
 /** Largest Socket.IO frame accepted, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami]);
+const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami, ...MESSAGING_EVENTS]);
 
 /** A `connect_error` carrying `err.data = { code, message }`. */
 function connectError(error: HubError): Error {
@@ -70,6 +79,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
         throw new HubError('BAD_REQUEST', 'auth.device: 1-64 of A-Z, a-z, 0-9 and . _ -');
       }
       socket.data.device = (auth?.device as DeviceId | undefined) ?? null;
+      await joinRooms(socket, deps.messaging);
       next();
     } catch (error) {
       const hubError = error instanceof HubError ? error : new HubError('INTERNAL', 'internal error');
@@ -114,6 +124,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       EVENTS.sessionWhoami,
       handleEvent(EVENTS.sessionWhoami, sessionWhoamiSchema, () => ({ identity }), logger),
     );
+
+    registerMessagingHandlers(io, socket, deps.messaging, logger);
 
     socket.emit(EVENTS.sessionWelcome, {
       protocol: PROTOCOL_VERSION,

@@ -1,0 +1,719 @@
+import {
+  type AgencyId,
+  type ClientToServerEvents,
+  type ConversationBasis,
+  type ConversationId,
+  type ConversationInfo,
+  type ConversationItem,
+  type ConversationKind,
+  type Cursor,
+  type DeviceAddress,
+  type DeviceId,
+  type DeviceRef,
+  deviceAddress,
+  EVENTS,
+  HubError,
+  type HubErrorBody,
+  type MembershipRecord,
+  type MessageId,
+  type OfficerAddress,
+  type OfficerRef,
+  officerAddress,
+  type ServerToClientEvents,
+  type SessionWelcome,
+} from '@ncp-hub/client-sdk/protocol';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { fromBase64url, toBase64url } from '../crypto/base64url.js';
+import type { MessageContent } from '../crypto/content.js';
+import {
+  type DeviceKeys,
+  exportDeviceKeys,
+  generateDeviceKeys,
+  importDeviceKeys,
+  type StoredDeviceKeys,
+} from '../crypto/device-keys.js';
+import { openEnvelope, sealEnvelope } from '../crypto/envelope-crypto.js';
+import { deviceFingerprint, safetyNumber } from '../crypto/fingerprint.js';
+import { hashMembershipRecord, signMembershipRecord, verifyMembershipChain } from '../crypto/membership-crypto.js';
+import { signReceipt, verifyReceipt } from '../crypto/receipt-crypto.js';
+import { randomBytes } from '../crypto/sodium.js';
+import { CryptoCheckError } from '../crypto/undecryptable.js';
+import type { KeyStore } from '../store/key-store.js';
+import { type AgencyKeySet, TrustStore } from '../trust/trust-store.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import type { Conversation, HubClientEvents, ReceivedMessage } from './hub-client-events.js';
+import { ReceiveState } from './receive-state.js';
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Options of {@link HubClient.create}. */
+export interface HubClientOptions {
+  /** The hub, e.g. `https://hub.example` or `http://127.0.0.1:8080`. */
+  url: string;
+  /** The officer token, or a function giving a fresh one at every (re)connection. */
+  token: string | (() => string | Promise<string>);
+  /** This device's id, unique among the officer's devices. */
+  device: DeviceId;
+  /** Where the device keeps its keys and state (MemoryKeyStore, FileKeyStore, IndexedDbKeyStore). */
+  store: KeyStore;
+  /**
+   * Agency keys the application pins (agency id -> JWKS). Attestations of these agencies are
+   * verified against these keys only; other agencies are trusted on first use.
+   * @defaultValue `{}`
+   */
+  pinnedAgencyKeys?: Record<AgencyId, AgencyKeySet>;
+  /**
+   * Send a signed delivery receipt for every message received.
+   * @defaultValue true
+   */
+  deliveryReceipts?: boolean;
+  /**
+   * How long to wait for the hub's answer to a request, in milliseconds.
+   * @defaultValue 10000
+   */
+  requestTimeoutMs?: number;
+  /** Extra Socket.IO client options (transports, reconnection delays ...). */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+}
+
+const DIRECTORY_TTL_MS = 30_000;
+const SYNC_PAGE = 200;
+
+/** The verified recipients of a conversation, cached for a short while. */
+interface Recipients {
+  devices: Array<{ address: DeviceAddress; encryptionKey: Uint8Array }>;
+  fetchedAt: number;
+}
+
+/**
+ * An officer's device connected to the hub: end-to-end encrypted conversations with signed
+ * membership, store-and-forward delivery, and signed receipts. Everything the hub relays is
+ * checked here; nothing that fails a check reaches the application as plaintext.
+ *
+ * @example
+ * ```ts
+ * const client = await HubClient.create({ url, token, device: 'laptop-1', store: new MemoryKeyStore() });
+ * const attestation = await myAgency.attest(client.publicKeys()); // signed by the agency
+ * await client.connect();
+ * await client.publishDevice(attestation);
+ * client.on('message', (m) => console.log(m.from.officer, m.content));
+ * const conv = await client.createConversation({ kind: 'direct', members: [{ agency: 'PL-KGP', officer: 'pl.officer' }],
+ *   basis: { type: 'formal-request', reference: 'MLA/2026/17', caseReference: '12025000000000123' } });
+ * await client.send(conv.id, 'Hello from Kyiv');
+ * ```
+ */
+export class HubClient extends TypedEmitter<HubClientEvents> {
+  readonly #options: HubClientOptions;
+  readonly #keys: DeviceKeys;
+  readonly #trust: TrustStore;
+  readonly #received: ReceiveState;
+  #socket: ClientSocket | undefined;
+  #identity: { agency: AgencyId; officer: string } | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #conversations = new Map<ConversationId, { conversation: Conversation; recordCount: number }>();
+  readonly #recipients = new Map<ConversationId, Recipients>();
+  readonly #directory = new Map<OfficerAddress, { attestations: string[]; fetchedAt: number }>();
+  readonly #pendingReceipts = new Map<ConversationId, MessageId[]>();
+  readonly #pendingAcks = new Map<ConversationId, Cursor>();
+  #flushScheduled = false;
+
+  private constructor(options: HubClientOptions, keys: DeviceKeys) {
+    super((error) => this.emit('error', error));
+    this.#options = options;
+    this.#keys = keys;
+    this.#received = new ReceiveState(options.store);
+    this.#trust = new TrustStore(
+      options.store,
+      async () => (await this.#request(EVENTS.directoryAgencies, {})).agencies,
+      options.pinnedAgencyKeys ?? {},
+      (event, ...args) => this.emit(event, ...args),
+    );
+  }
+
+  /**
+   * Opens a client: loads this device's keys from the store, or makes them (on the device,
+   * never sent anywhere) on first use.
+   *
+   * @example
+   * ```ts
+   * const client = await HubClient.create({ url: 'http://127.0.0.1:8080', token, device: 'desk-1', store });
+   * ```
+   */
+  static async create(options: HubClientOptions): Promise<HubClient> {
+    const stored = await options.store.get<StoredDeviceKeys>(`device:${options.device}`);
+    let keys: DeviceKeys;
+    if (stored) {
+      keys = importDeviceKeys(stored);
+    } else {
+      keys = await generateDeviceKeys();
+      await options.store.set(`device:${options.device}`, exportDeviceKeys(keys));
+    }
+    return new HubClient(options, keys);
+  }
+
+  /**
+   * The public keys of this device, for the agency to attest (base64url, 32 bytes each).
+   *
+   * @example
+   * ```ts
+   * const { encryptionKey, signingKey } = client.publicKeys();
+   * ```
+   */
+  publicKeys(): { device: DeviceId; encryptionKey: string; signingKey: string } {
+    return {
+      device: this.#options.device,
+      encryptionKey: toBase64url(this.#keys.encryption.publicKey),
+      signingKey: toBase64url(this.#keys.signing.publicKey),
+    };
+  }
+
+  /** This device as a {@link DeviceRef}; known after {@link HubClient.connect}. */
+  get device(): DeviceRef {
+    if (!this.#identity) throw new HubError('DEVICE_REQUIRED', 'connect first');
+    return { ...this.#identity, device: this.#options.device };
+  }
+
+  /**
+   * Connects, authenticates and syncs everything missed. Resolves with the hub's welcome;
+   * rejects with a {@link HubError} (e.g. `AUTH_TOKEN_EXPIRED`) when the hub refuses.
+   * Reconnections after that are automatic and sync again.
+   *
+   * @example
+   * ```ts
+   * const welcome = await client.connect();
+   * console.log(welcome.identity.agency);
+   * ```
+   */
+  connect(): Promise<SessionWelcome> {
+    const { token } = this.#options;
+    const socket: ClientSocket = io(this.#options.url, {
+      transports: ['websocket'],
+      ...this.#options.socket,
+      auth: (cb) => {
+        Promise.resolve(typeof token === 'function' ? token() : token).then(
+          (value) => cb({ token: value, device: this.#options.device }),
+          (error: unknown) => this.emit('error', error),
+        );
+      },
+    });
+    this.#socket = socket;
+    socket.on(EVENTS.conversationItem, (item) => this.#enqueue(() => this.#processItem(item)));
+    socket.on(EVENTS.conversationUpdated, ({ conversation }) =>
+      this.#enqueue(() => this.#adoptConversation(conversation)),
+    );
+    socket.on('disconnect', (reason) => this.emit('disconnected', reason));
+    return new Promise((resolve, reject) => {
+      let first = true;
+      socket.on(EVENTS.sessionWelcome, (welcome) => {
+        this.#identity = { agency: welcome.identity.agency, officer: welcome.identity.officer };
+        this.#enqueue(async () => {
+          await this.#syncAll();
+          this.emit('ready', welcome);
+          if (first) {
+            first = false;
+            resolve(welcome);
+          }
+        });
+      });
+      socket.on('connect_error', (error) => {
+        const data = (error as { data?: HubErrorBody }).data;
+        if (first && data) {
+          first = false;
+          socket.close();
+          reject(new HubError(data.code, data.message));
+        }
+      });
+    });
+  }
+
+  /**
+   * Publishes this device's attestation (a JWS from the officer's agency over
+   * {@link HubClient.publicKeys}) to the hub's directory, so others can encrypt to it.
+   *
+   * @example
+   * ```ts
+   * await client.publishDevice(attestationJws);
+   * ```
+   */
+  async publishDevice(attestation: string): Promise<void> {
+    await this.#request(EVENTS.directoryPublish, { attestation });
+  }
+
+  /**
+   * Creates a conversation with a signed membership record. The caller is always a member.
+   *
+   * @example
+   * ```ts
+   * const conversation = await client.createConversation({
+   *   kind: 'group',
+   *   members: [{ agency: 'PL-KGP', officer: 'pl.officer' }, { agency: 'NCB-UA', officer: 'ua.ncb.desk' }],
+   *   basis: { type: 'formal-request', reference: 'JIT/2026/3', caseReference: '12025000000000123' },
+   * });
+   * ```
+   */
+  async createConversation(options: {
+    kind: ConversationKind;
+    members: OfficerRef[];
+    basis: ConversationBasis;
+  }): Promise<Conversation> {
+    const self = this.device;
+    const members = uniqueOfficers([{ agency: self.agency, officer: self.officer }, ...options.members]);
+    const record: MembershipRecord = {
+      v: 1,
+      conv: toBase64url(randomBytes(16)),
+      seq: 1,
+      prev: null,
+      op: 'create',
+      kind: options.kind,
+      basis: options.basis,
+      members,
+      by: self,
+      ts: Date.now(),
+    };
+    const signed = await signMembershipRecord(record, this.#keys.signing.secretKey);
+    const { conversation } = await this.#request(EVENTS.conversationCreate, { record: signed });
+    return this.#enqueue(() => this.#adoptConversation(conversation)).then((verified) => {
+      if (!verified)
+        throw new HubError('MEMBERSHIP_INVALID', 'the hub answered with a conversation that does not verify');
+      return verified;
+    });
+  }
+
+  /**
+   * Adds a member to a group conversation, with a record signed by this device.
+   *
+   * @example
+   * ```ts
+   * await client.addMember(conversation.id, { agency: 'NCB-PL', officer: 'pl.ncb.desk' });
+   * ```
+   */
+  addMember(conv: ConversationId, member: OfficerRef): Promise<Conversation> {
+    return this.#changeMembership(conv, 'add', member);
+  }
+
+  /**
+   * Removes a member (or this officer) from a group conversation.
+   *
+   * @example
+   * ```ts
+   * await client.removeMember(conversation.id, { agency: 'NCB-PL', officer: 'pl.ncb.desk' });
+   * ```
+   */
+  removeMember(conv: ConversationId, member: OfficerRef): Promise<Conversation> {
+    return this.#changeMembership(conv, 'remove', member);
+  }
+
+  async #changeMembership(conv: ConversationId, op: 'add' | 'remove', member: OfficerRef): Promise<Conversation> {
+    const { conversation: info } = await this.#request(EVENTS.conversationGet, { conv });
+    const last = info.records.at(-1);
+    if (!last) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    const record: MembershipRecord = {
+      v: 1,
+      conv,
+      seq: info.records.length + 1,
+      prev: await hashMembershipRecord(last),
+      op,
+      member: { agency: member.agency, officer: member.officer },
+      by: this.device,
+      ts: Date.now(),
+    };
+    const signed = await signMembershipRecord(record, this.#keys.signing.secretKey);
+    const { conversation } = await this.#request(EVENTS.conversationChange, { record: signed });
+    const verified = await this.#enqueue(() => this.#adoptConversation(conversation));
+    if (!verified)
+      throw new HubError('MEMBERSHIP_INVALID', 'the hub answered with a conversation that does not verify');
+    return verified;
+  }
+
+  /**
+   * The conversations of this officer whose membership chain verifies.
+   *
+   * @example
+   * ```ts
+   * for (const c of await client.conversations()) console.log(c.id, c.members);
+   * ```
+   */
+  async conversations(): Promise<Conversation[]> {
+    const { conversations } = await this.#request(EVENTS.conversationList, {});
+    const verified = await this.#enqueue(() => Promise.all(conversations.map((c) => this.#adoptConversation(c))));
+    return verified.filter((c): c is Conversation => c !== undefined);
+  }
+
+  /**
+   * Encrypts and sends a message to every current device of every verified member (this
+   * officer's other devices included). Resolves once the hub has stored it.
+   *
+   * @example
+   * ```ts
+   * const { id } = await client.send(conversation.id, 'Vehicle AB1234 crossed at 14:05');
+   * ```
+   */
+  async send(conv: ConversationId, content: string | MessageContent): Promise<{ id: MessageId; cursor: Cursor }> {
+    const conversation = await this.#verifiedConversation(conv);
+    const recipients = await this.#recipientsOf(conversation);
+    if (recipients.length === 0) throw new HubError('NOT_A_MEMBER', 'no verified device to send to');
+    const seqKey = `seq:${conv}`;
+    const seq = ((await this.#options.store.get<number>(seqKey)) ?? 0) + 1;
+    await this.#options.store.set(seqKey, seq);
+    const envelope = await sealEnvelope({
+      header: { id: toBase64url(randomBytes(16)), conv, from: this.device, ts: Date.now(), seq, kind: 'chat' },
+      content: typeof content === 'string' ? { v: 1, type: 'text', text: content } : content,
+      recipients,
+      signingSecretKey: this.#keys.signing.secretKey,
+    });
+    await this.#received.record(conv, deviceAddress(this.device), envelope.header.id, seq);
+    const { cursor } = await this.#request(EVENTS.messageSend, { envelope });
+    return { id: envelope.header.id, cursor };
+  }
+
+  /**
+   * Sends a read receipt, signed by this device, for messages of a conversation.
+   *
+   * @example
+   * ```ts
+   * await client.markRead(message.conversation, [message.id]);
+   * ```
+   */
+  async markRead(conv: ConversationId, ids: MessageId[]): Promise<void> {
+    await this.#sendReceipt(conv, 'read', ids);
+  }
+
+  /**
+   * Fetches and processes everything missed in every conversation (done on each connection).
+   *
+   * @example
+   * ```ts
+   * await client.sync();
+   * ```
+   */
+  sync(): Promise<void> {
+    return this.#enqueue(() => this.#syncAll());
+  }
+
+  /**
+   * This device's fingerprint: 60 digits to read out by phone.
+   *
+   * @example
+   * ```ts
+   * console.log(await client.fingerprint());
+   * ```
+   */
+  fingerprint(): Promise<string> {
+    return deviceFingerprint(this.#keys.signing.publicKey);
+  }
+
+  /**
+   * The safety number of this officer and another: the same 60 digits on both sides while
+   * nobody's keys were substituted. Compare it by phone.
+   *
+   * @example
+   * ```ts
+   * const number = await client.safetyNumber({ agency: 'PL-KGP', officer: 'pl.officer' });
+   * ```
+   */
+  async safetyNumber(other: OfficerRef): Promise<string> {
+    const self = this.device;
+    const [mine, theirs] = await Promise.all([this.#verifiedDevicesOf(self), this.#verifiedDevicesOf(other)]);
+    return safetyNumber(
+      { officer: officerAddress(self), signingKeys: mine.map((d) => fromBase64url(d.signingKey)) },
+      { officer: officerAddress(other), signingKeys: theirs.map((d) => fromBase64url(d.signingKey)) },
+    );
+  }
+
+  /**
+   * Sends pending receipts and acknowledgements, then disconnects.
+   *
+   * @example
+   * ```ts
+   * await client.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    await this.#queue.catch(() => {});
+    await this.#flush().catch(() => {});
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Requests
+
+  async #request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
+    const socket = this.#socket;
+    if (!socket) throw new HubError('DEVICE_REQUIRED', 'connect first');
+    const emit = socket.timeout(this.#options.requestTimeoutMs ?? 10_000).emitWithAck as unknown as (
+      event: string,
+      payload: unknown,
+    ) => Promise<{ ok: boolean; error?: HubErrorBody }>;
+    const answer = await emit.call(socket.timeout(this.#options.requestTimeoutMs ?? 10_000), event, payload);
+    if (!answer.ok) {
+      const error = answer.error as HubErrorBody;
+      throw new HubError(
+        error.code,
+        error.message,
+        error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter },
+      );
+    }
+    return answer as never;
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch((error: unknown) => this.emit('error', error));
+    return run;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Conversations and trust
+
+  /** Verifies a conversation's chain and caches it; reports a chain that fails or a hub that lies. */
+  async #adoptConversation(info: ConversationInfo): Promise<Conversation | undefined> {
+    const cached = this.#conversations.get(info.id);
+    const verdict = await verifyMembershipChain(info.records, (by) => this.#signingKeyOf(by));
+    if (!verdict.ok) {
+      this.#conversations.delete(info.id);
+      this.emit('membershipInvalid', { conversation: info.id, reason: verdict.reason, index: verdict.index });
+      return undefined;
+    }
+    const conversation: Conversation = {
+      id: info.id,
+      kind: verdict.kind,
+      basis: verdict.basis,
+      members: verdict.members,
+    };
+    const verifiedMembers = new Set(verdict.members.map(officerAddress));
+    const claimed = new Set(info.members);
+    const ghosts = [...claimed].filter((m) => !verifiedMembers.has(m));
+    const missing = [...verifiedMembers].filter((m) => !claimed.has(m));
+    if (ghosts.length > 0 || missing.length > 0) {
+      this.emit('membershipMismatch', { conversation: info.id, ghosts, missing });
+    }
+    this.#conversations.set(info.id, { conversation, recordCount: info.records.length });
+    if (!cached || cached.recordCount !== info.records.length) {
+      this.#recipients.delete(info.id);
+      this.emit('membership', conversation);
+    }
+    return conversation;
+  }
+
+  async #verifiedConversation(conv: ConversationId): Promise<Conversation> {
+    const cached = this.#conversations.get(conv);
+    if (cached) return cached.conversation;
+    const { conversation } = await this.#request(EVENTS.conversationGet, { conv });
+    const verified = await this.#adoptConversation(conversation);
+    if (!verified) throw new HubError('MEMBERSHIP_INVALID', 'the membership of this conversation does not verify');
+    return verified;
+  }
+
+  async #attestationsOf(officers: OfficerRef[], fresh = false): Promise<Map<OfficerAddress, string[]>> {
+    const now = Date.now();
+    const wanted = uniqueOfficers(officers);
+    const stale = wanted.filter((o) => {
+      const cached = this.#directory.get(officerAddress(o));
+      return fresh || !cached || now - cached.fetchedAt > DIRECTORY_TTL_MS;
+    });
+    if (stale.length > 0) {
+      const { devices } = await this.#request(EVENTS.directoryDevices, { officers: stale });
+      for (const officer of stale) {
+        const address = officerAddress(officer);
+        this.#directory.set(address, { attestations: devices[address] ?? [], fetchedAt: now });
+      }
+    }
+    return new Map(wanted.map((o) => [officerAddress(o), this.#directory.get(officerAddress(o))?.attestations ?? []]));
+  }
+
+  /** The devices of an officer whose attestations verify; the others are reported and skipped. */
+  async #verifiedDevicesOf(officer: OfficerRef, fresh = false) {
+    const attestations = (await this.#attestationsOf([officer], fresh)).get(officerAddress(officer)) ?? [];
+    const verified = [];
+    for (const jws of attestations) {
+      try {
+        verified.push(await this.#trust.verifyDevice(jws, officer));
+      } catch {
+        // reported by the trust store as deviceRejected
+      }
+    }
+    return verified;
+  }
+
+  async #signingKeyOf(by: DeviceRef): Promise<Uint8Array | undefined> {
+    let devices = await this.#verifiedDevicesOf(by);
+    if (!devices.some((d) => d.device === by.device)) devices = await this.#verifiedDevicesOf(by, true);
+    const device = devices.find((d) => d.device === by.device);
+    return device ? fromBase64url(device.signingKey) : undefined;
+  }
+
+  async #recipientsOf(conversation: Conversation): Promise<Recipients['devices']> {
+    const cached = this.#recipients.get(conversation.id);
+    if (cached && Date.now() - cached.fetchedAt < DIRECTORY_TTL_MS) return cached.devices;
+    const self = deviceAddress(this.device);
+    const devices: Recipients['devices'] = [];
+    for (const member of conversation.members) {
+      for (const device of await this.#verifiedDevicesOf(member)) {
+        const address = deviceAddress(device);
+        if (address !== self) devices.push({ address, encryptionKey: fromBase64url(device.encryptionKey) });
+      }
+    }
+    this.#recipients.set(conversation.id, { devices, fetchedAt: Date.now() });
+    return devices;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Receiving
+
+  async #syncAll(): Promise<void> {
+    const { conversations } = await this.#request(EVENTS.conversationList, {});
+    for (const info of conversations) {
+      const conversation = await this.#adoptConversation(info);
+      if (!conversation || info.last === null || info.last === info.acked) continue;
+      let after = info.acked;
+      for (;;) {
+        const { items, more } = await this.#request(EVENTS.conversationSync, {
+          conv: info.id,
+          after,
+          limit: SYNC_PAGE,
+        });
+        for (const item of items) await this.#processItem(item);
+        after = items.at(-1)?.cursor ?? after;
+        if (!more) break;
+      }
+    }
+    await this.#flush();
+  }
+
+  async #processItem(item: ConversationItem): Promise<void> {
+    try {
+      if (item.type === 'message') await this.#processMessage(item);
+      else await this.#processReceipt(item);
+    } finally {
+      this.#pendingAcks.set(item.conv, item.cursor);
+      this.#scheduleFlush();
+    }
+  }
+
+  async #processMessage(item: Extract<ConversationItem, { type: 'message' }>): Promise<void> {
+    const envelope = item.envelope;
+    const header = envelope?.header;
+    const fail = (reason: CryptoCheckError['reason']) =>
+      this.emit('undecryptable', {
+        conversation: item.conv,
+        cursor: item.cursor,
+        reason,
+        ...(header?.id ? { messageId: header.id } : {}),
+        ...(header?.from ? { from: header.from } : {}),
+      });
+    if (!header?.from || typeof header.from !== 'object') return fail('MALFORMED');
+    if (deviceAddress(header.from) === deviceAddress(this.device)) return; // our own message
+    if (header.conv !== item.conv) return fail('CONVERSATION_MISMATCH');
+    let conversation: Conversation;
+    try {
+      conversation = await this.#verifiedConversation(item.conv);
+    } catch {
+      return fail('NOT_A_MEMBER');
+    }
+    if (!conversation.members.some((m) => officerAddress(m) === officerAddress(header.from))) {
+      return fail('NOT_A_MEMBER');
+    }
+    const senderKey = await this.#signingKeyOf(header.from).catch(() => undefined);
+    if (!senderKey) return fail('SENDER_UNKNOWN');
+    let content: MessageContent;
+    try {
+      content = await openEnvelope({
+        envelope,
+        recipient: { address: deviceAddress(this.device), encryption: this.#keys.encryption },
+        senderSigningKey: senderKey,
+      });
+    } catch (error) {
+      if (error instanceof CryptoCheckError) return fail(error.reason);
+      throw error;
+    }
+    const from = header.from;
+    const verdict = await this.#received.record(item.conv, deviceAddress(from), header.id, header.seq);
+    if (verdict.kind === 'duplicate') {
+      this.emit('duplicate', { conversation: item.conv, messageId: header.id });
+      return;
+    }
+    if (verdict.gap) this.emit('gap', { conversation: item.conv, from, ...verdict.gap });
+    if (verdict.reordered) {
+      this.emit('reordered', { conversation: item.conv, from, seq: header.seq, ...verdict.reordered });
+    }
+    const message: ReceivedMessage = {
+      id: header.id,
+      conversation: item.conv,
+      from,
+      seq: header.seq,
+      sentAt: header.ts,
+      receivedAt: item.receivedAt,
+      cursor: item.cursor,
+      content,
+    };
+    this.emit('message', message);
+    if (this.#options.deliveryReceipts !== false) {
+      const pending = this.#pendingReceipts.get(item.conv) ?? [];
+      pending.push(header.id);
+      this.#pendingReceipts.set(item.conv, pending);
+    }
+  }
+
+  async #processReceipt(item: Extract<ConversationItem, { type: 'receipt' }>): Promise<void> {
+    const { receipt, sig } = item.receipt ?? {};
+    const reject = (reason: CryptoCheckError['reason']) =>
+      this.emit('receiptRejected', { conversation: item.conv, cursor: item.cursor, reason });
+    if (!receipt?.by) return reject('MALFORMED');
+    if (deviceAddress(receipt.by) === deviceAddress(this.device)) return;
+    if (receipt.conv !== item.conv) return reject('CONVERSATION_MISMATCH');
+    const key = await this.#signingKeyOf(receipt.by).catch(() => undefined);
+    if (!key) return reject('SENDER_UNKNOWN');
+    if (!(await verifyReceipt({ receipt, sig: sig as string }, key))) return reject('SIGNATURE_INVALID');
+    this.emit('receipt', {
+      conversation: item.conv,
+      type: receipt.type,
+      messageIds: receipt.ids,
+      by: receipt.by,
+      at: receipt.ts,
+    });
+  }
+
+  async #sendReceipt(conv: ConversationId, type: 'delivered' | 'read', ids: MessageId[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 100) {
+      const receipt = await signReceipt(
+        { v: 1, conv, type, ids: ids.slice(i, i + 100), by: this.device, ts: Date.now() },
+        this.#keys.signing.secretKey,
+      );
+      await this.#request(EVENTS.receiptSend, { receipt });
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setTimeout(() => {
+      this.#flushScheduled = false;
+      this.#enqueue(() => this.#flush()).catch(() => {});
+    }, 0);
+  }
+
+  /** Sends the delivery receipts and acknowledgements gathered since the last flush. */
+  async #flush(): Promise<void> {
+    const receipts = [...this.#pendingReceipts];
+    this.#pendingReceipts.clear();
+    const acks = [...this.#pendingAcks];
+    this.#pendingAcks.clear();
+    if (!this.#socket?.connected) {
+      for (const [conv, ids] of receipts) this.#pendingReceipts.set(conv, ids);
+      for (const [conv, cursor] of acks) this.#pendingAcks.set(conv, cursor);
+      return;
+    }
+    for (const [conv, ids] of receipts) await this.#sendReceipt(conv, 'delivered', ids);
+    for (const [conv, cursor] of acks) await this.#request(EVENTS.conversationAck, { conv, cursor });
+  }
+}
+
+function uniqueOfficers(officers: OfficerRef[]): OfficerRef[] {
+  const seen = new Map<OfficerAddress, OfficerRef>();
+  for (const o of officers) seen.set(officerAddress(o), { agency: o.agency, officer: o.officer });
+  return [...seen.values()];
+}

@@ -1,0 +1,149 @@
+import {
+  type AgencyId,
+  type DeviceAddress,
+  type DeviceRef,
+  type DirectoryAgency,
+  deviceAddress,
+  type OfficerAddress,
+  officerAddress,
+} from '@ncp-hub/client-sdk/protocol';
+import { type DeviceAttestation, decodeDeviceAttestation, verifyDeviceAttestation } from '@ncp-hub/keys/attestation';
+import { decodeProtectedHeader, type JWK } from 'jose';
+import { CryptoCheckError } from '../crypto/undecryptable.js';
+import type { KeyStore } from '../store/key-store.js';
+
+/** A set of public agency keys (JWKS). */
+export interface AgencyKeySet {
+  keys: JWK[];
+}
+
+/** What the trust store tells the application about. */
+export interface TrustEvents {
+  /** An agency's keys, trusted on first use, changed at the hub (a rotation, or a hub lying). */
+  agencyKeysChanged: (change: { agency: AgencyId; added: string[]; removed: string[] }) => void;
+  /** A device not seen before for an officer already known. */
+  deviceAdded: (device: DeviceRef) => void;
+  /** A device whose attestation is refused: never encrypted to, never believed. */
+  deviceRejected: (rejection: {
+    officer: OfficerAddress;
+    device?: string;
+    reason: 'ATTESTATION_INVALID' | 'KEY_CHANGED';
+  }) => void;
+}
+
+const AGENCY_REFETCH_MS = 60_000;
+
+/**
+ * Decides which device keys to believe. Attestations are verified against agency keys that
+ * the application pins; agencies it did not pin are trusted on first use (their keys as the
+ * hub first gave them), and any later change is reported. A device's keys never change: an
+ * attestation giving a known device other keys is refused.
+ */
+export class TrustStore {
+  #agencies: Map<AgencyId, DirectoryAgency> | undefined;
+  #fetchedAt = 0;
+  readonly #verified = new Map<string, DeviceAttestation>();
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly fetchAgencies: () => Promise<DirectoryAgency[]>,
+    private readonly pinned: Readonly<Record<AgencyId, AgencyKeySet>>,
+    private readonly notify: <E extends keyof TrustEvents>(event: E, ...args: Parameters<TrustEvents[E]>) => void,
+  ) {}
+
+  /** The keys to verify `agency`'s attestations with: pinned, or trusted on first use. */
+  async agencyKeys(agency: AgencyId, kid?: string): Promise<AgencyKeySet | undefined> {
+    const pinned = this.pinned[agency];
+    if (pinned) return pinned;
+    const stored = await this.store.get<AgencyKeySet>(`trust:agency:${agency}`);
+    const knowsKid = (set: AgencyKeySet | undefined) =>
+      set && (kid === undefined || set.keys.some((k) => k.kid === kid));
+    if (knowsKid(stored)) return stored;
+    const fetched = await this.#fetchAgency(agency);
+    if (!fetched?.jwks) return stored;
+    const keys = fetched.jwks as AgencyKeySet;
+    if (stored) {
+      const before = new Set(stored.keys.map((k) => k.kid));
+      const after = new Set(keys.keys.map((k) => k.kid));
+      const added = [...after].filter((k) => !before.has(k)) as string[];
+      const removed = [...before].filter((k) => !after.has(k)) as string[];
+      if (added.length === 0 && removed.length === 0) return stored;
+      this.notify('agencyKeysChanged', { agency, added, removed });
+    }
+    await this.store.set(`trust:agency:${agency}`, keys);
+    return keys;
+  }
+
+  async #fetchAgency(agency: AgencyId): Promise<DirectoryAgency | undefined> {
+    if (!this.#agencies || Date.now() - this.#fetchedAt > AGENCY_REFETCH_MS) {
+      this.#agencies = new Map((await this.fetchAgencies()).map((entry) => [entry.id, entry]));
+      this.#fetchedAt = Date.now();
+    }
+    return this.#agencies.get(agency);
+  }
+
+  /**
+   * Verifies a device attestation for `officer` (and `device`, when given) and applies the
+   * device-key rules. Throws CryptoCheckError('ATTESTATION_INVALID') when it is not to be believed.
+   */
+  async verifyDevice(
+    jws: string,
+    officer: { agency: AgencyId; officer: string },
+    device?: string,
+  ): Promise<DeviceAttestation> {
+    const cached = this.#verified.get(jws);
+    if (cached && (device === undefined || cached.device === device) && cached.expiresAt * 1000 > Date.now()) {
+      return cached;
+    }
+    const reject = (reason: 'ATTESTATION_INVALID' | 'KEY_CHANGED', claimedDevice?: string): never => {
+      this.notify('deviceRejected', { officer: officerAddress(officer), device: claimedDevice, reason });
+      throw new CryptoCheckError('ATTESTATION_INVALID');
+    };
+    let attestation: DeviceAttestation;
+    let claimed: string | undefined;
+    try {
+      const decoded = decodeDeviceAttestation(jws);
+      claimed = decoded.device;
+      const kid = kidOf(jws);
+      const keys = await this.agencyKeys(officer.agency, kid);
+      if (!keys) return reject('ATTESTATION_INVALID', claimed);
+      attestation = await verifyDeviceAttestation(jws, keys, {
+        expected: { agency: officer.agency, officer: officer.officer, ...(device ? { device } : {}) },
+      });
+    } catch (error) {
+      if (error instanceof CryptoCheckError) throw error;
+      return reject('ATTESTATION_INVALID', claimed);
+    }
+    const address = deviceAddress(attestation);
+    const known = await this.store.get<{ signingKey: string; encryptionKey: string }>(`trust:device:${address}`);
+    if (known && (known.signingKey !== attestation.signingKey || known.encryptionKey !== attestation.encryptionKey)) {
+      return reject('KEY_CHANGED', attestation.device);
+    }
+    if (!known) {
+      await this.store.set(`trust:device:${address}`, {
+        signingKey: attestation.signingKey,
+        encryptionKey: attestation.encryptionKey,
+      });
+      const officerKey = `trust:officer:${officerAddress(attestation)}`;
+      const devices = (await this.store.get<DeviceAddress[]>(officerKey)) ?? [];
+      await this.store.set(officerKey, [...devices, address]);
+      if (devices.length > 0)
+        this.notify('deviceAdded', {
+          agency: attestation.agency,
+          officer: attestation.officer,
+          device: attestation.device,
+        });
+    }
+    this.#verified.set(jws, attestation);
+    return attestation;
+  }
+}
+
+function kidOf(jws: string): string | undefined {
+  try {
+    const { kid } = decodeProtectedHeader(jws);
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,43 @@
+/** Listener signatures by event name. */
+export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => void };
+
+/**
+ * A minimal typed event emitter that runs in Node and in browsers. A listener that throws
+ * does not stop the others; its error goes to the `error` handler given at construction.
+ */
+export class TypedEmitter<Events extends EventMap<Events>> {
+  readonly #listeners = new Map<keyof Events, Set<Events[keyof Events]>>();
+
+  constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
+    const set = this.#listeners.get(event) ?? new Set();
+    this.#listeners.set(event, set);
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  /** Adds a listener called at most once. */
+  once<E extends keyof Events>(event: E, listener: Events[E]): () => void {
+    const wrapped = ((...args: Parameters<Events[E]>) => {
+      this.off(event, wrapped);
+      (listener as (...a: Parameters<Events[E]>) => void)(...args);
+    }) as Events[E];
+    return this.on(event, wrapped);
+  }
+
+  off<E extends keyof Events>(event: E, listener: Events[E]): void {
+    this.#listeners.get(event)?.delete(listener);
+  }
+
+  protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        (listener as (...a: Parameters<Events[E]>) => void)(...args);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}

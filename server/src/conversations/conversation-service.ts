@@ -1,0 +1,209 @@
+import { fromBase64url, verifyMembershipChain } from '@ncp-hub/client-sdk';
+import {
+  type ConversationId,
+  type ConversationInfo,
+  type Cursor,
+  type DeviceAddress,
+  type DeviceRef,
+  deviceAddress,
+  HubError,
+  type OfficerAddress,
+  officerAddress,
+  type SignedMembershipRecord,
+} from '@ncp-hub/client-sdk/protocol';
+import type { Redis } from 'ioredis';
+import type { DirectoryService } from '../directory/directory-service.js';
+import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
+import type { RedisKeys } from '../redis/redis-keys.js';
+
+/** Appends a record only if the chain still has `seq - 1` records (no concurrent change lost). */
+const APPEND_RECORD = `
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) - 1 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+if ARGV[3] == 'add' then redis.call('SADD', KEYS[2], ARGV[4]) end
+if ARGV[3] == 'remove' then redis.call('SREM', KEYS[2], ARGV[4]) end
+if ARGV[3] == 'create' then
+  redis.call('HSET', KEYS[3], 'kind', ARGV[5], 'basis', ARGV[6], 'createdAt', ARGV[7])
+  for i = 8, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+end
+return 1
+`;
+
+/** What a membership change did, for the realtime layer to move sockets between rooms. */
+export interface MembershipChange {
+  conversation: ConversationInfo;
+  record: SignedMembershipRecord;
+  added: OfficerAddress[];
+  removed: OfficerAddress[];
+}
+
+/**
+ * Conversations and their signed membership chains. The hub checks every new record the way
+ * clients will (signature by the acting member's attested device, link to the previous
+ * record, allowed operation) and refuses it otherwise; clients check the chain again.
+ */
+export class ConversationService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly directory: DirectoryService,
+    private readonly registry: TrustRegistryHolder,
+  ) {}
+
+  /** Creates a conversation from its signed `create` record, made by the caller's device. */
+  async create(actor: DeviceRef, signed: SignedMembershipRecord): Promise<MembershipChange> {
+    const { record } = signed;
+    if (record.op !== 'create') throw new HubError('MEMBERSHIP_INVALID', 'a conversation starts with a create record');
+    const unknown = record.members.filter((member) => !this.registry.current.get(member.agency));
+    if (unknown.length > 0) {
+      throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${unknown.map((m) => m.agency).join(', ')}`);
+    }
+    if (record.kind === 'direct' && record.members.length !== 2) {
+      throw new HubError('MEMBERSHIP_INVALID', 'a direct conversation has exactly two members');
+    }
+    if ((await this.redis.exists(this.keys.conversationMeta(record.conv))) === 1) {
+      throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    }
+    await this.checkChain(actor, [], signed);
+    const members = [...new Set(record.members.map(officerAddress))];
+    const appended = await this.redis.eval(
+      APPEND_RECORD,
+      3,
+      this.keys.conversationRecords(record.conv),
+      this.keys.conversationMembers(record.conv),
+      this.keys.conversationMeta(record.conv),
+      1,
+      JSON.stringify(signed),
+      'create',
+      '',
+      record.kind,
+      JSON.stringify(record.basis),
+      Date.now(),
+      ...members,
+    );
+    if (appended !== 1) throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    const pipeline = this.redis.pipeline();
+    for (const member of members) pipeline.sadd(this.keys.officerConversations(member), record.conv);
+    await pipeline.exec();
+    return { conversation: await this.get(record.conv), record: signed, added: members, removed: [] };
+  }
+
+  /** Adds or removes a member with a signed record of a current member's device. */
+  async change(actor: DeviceRef, signed: SignedMembershipRecord): Promise<MembershipChange> {
+    const { record } = signed;
+    if (record.op === 'create') throw new HubError('MEMBERSHIP_INVALID', 'use conversation:create to create');
+    const records = await this.records(record.conv);
+    if (records.length === 0) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    if (record.op === 'add' && !this.registry.current.get(record.member.agency)) {
+      throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${record.member.agency}`);
+    }
+    await this.checkChain(actor, records, signed);
+    const member = officerAddress(record.member);
+    const appended = await this.redis.eval(
+      APPEND_RECORD,
+      3,
+      this.keys.conversationRecords(record.conv),
+      this.keys.conversationMembers(record.conv),
+      this.keys.conversationMeta(record.conv),
+      record.seq,
+      JSON.stringify(signed),
+      record.op,
+      member,
+    );
+    if (appended !== 1) throw new HubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
+    if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);
+    else await this.redis.srem(this.keys.officerConversations(member), record.conv);
+    return {
+      conversation: await this.get(record.conv),
+      record: signed,
+      added: record.op === 'add' ? [member] : [],
+      removed: record.op === 'remove' ? [member] : [],
+    };
+  }
+
+  private async checkChain(actor: DeviceRef, records: SignedMembershipRecord[], next: SignedMembershipRecord) {
+    if (deviceAddress(next.record.by) !== deviceAddress(actor)) {
+      throw new HubError('SENDER_MISMATCH', "record.by must be this connection's device");
+    }
+    const verdict = await verifyMembershipChain([...records, next], async (by) => {
+      const entry = await this.directory.entry(by);
+      return entry ? fromBase64url(entry.signingKey) : undefined;
+    });
+    if (!verdict.ok) {
+      throw new HubError(
+        'MEMBERSHIP_INVALID',
+        `membership record refused (${verdict.reason} at record ${verdict.index + 1})`,
+      );
+    }
+  }
+
+  private async records(conv: ConversationId): Promise<SignedMembershipRecord[]> {
+    const raw = await this.redis.lrange(this.keys.conversationRecords(conv), 0, -1);
+    return raw.map((value) => JSON.parse(value) as SignedMembershipRecord);
+  }
+
+  /** Whether the officer is a member now. */
+  async isMember(conv: ConversationId, officer: OfficerAddress): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.conversationMembers(conv), officer)) === 1;
+  }
+
+  /** Throws CONVERSATION_NOT_FOUND or NOT_A_MEMBER unless the officer is a member. */
+  async assertMember(conv: ConversationId, officer: OfficerAddress): Promise<void> {
+    if (await this.isMember(conv, officer)) return;
+    const exists = (await this.redis.exists(this.keys.conversationMeta(conv))) === 1;
+    if (!exists) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    throw new HubError('NOT_A_MEMBER', 'not a member of this conversation');
+  }
+
+  /** The ids of the officer's conversations. */
+  async idsOf(officer: OfficerAddress): Promise<ConversationId[]> {
+    return this.redis.smembers(this.keys.officerConversations(officer));
+  }
+
+  /** One conversation, with the device's acknowledged cursor when a device is given. */
+  async get(conv: ConversationId, device?: DeviceAddress): Promise<ConversationInfo> {
+    const [info] = await this.getMany([conv], device);
+    if (!info) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    return info;
+  }
+
+  /** Several conversations in one round trip; unknown ids are left out. */
+  async getMany(ids: ConversationId[], device?: DeviceAddress): Promise<ConversationInfo[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const conv of ids) {
+      pipeline.hgetall(this.keys.conversationMeta(conv));
+      pipeline.smembers(this.keys.conversationMembers(conv));
+      pipeline.lrange(this.keys.conversationRecords(conv), 0, -1);
+      pipeline.xrevrange(this.keys.conversationLog(conv), '+', '-', 'COUNT', 1);
+      if (device) pipeline.hget(this.keys.deviceAcks(device), conv);
+    }
+    const results = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const stride = device ? 5 : 4;
+    const infos: ConversationInfo[] = [];
+    ids.forEach((id, index) => {
+      const [meta, members, records, last, acked] = results.slice(index * stride, index * stride + stride) as [
+        Record<string, string>,
+        OfficerAddress[],
+        string[],
+        Array<[string, string[]]>,
+        string | null | undefined,
+      ];
+      if (!meta?.kind) return;
+      infos.push({
+        id,
+        kind: meta.kind as ConversationInfo['kind'],
+        basis: JSON.parse(meta.basis as string) as ConversationInfo['basis'],
+        members: members.sort(),
+        records: records.map((value) => JSON.parse(value) as SignedMembershipRecord),
+        createdAt: Number(meta.createdAt),
+        last: (last[0]?.[0] as Cursor | undefined) ?? null,
+        acked: (acked as Cursor | null | undefined) ?? null,
+      });
+    });
+    return infos;
+  }
+}

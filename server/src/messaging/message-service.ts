@@ -1,0 +1,176 @@
+import {
+  type ConversationId,
+  type ConversationItem,
+  type Cursor,
+  type DeviceAddress,
+  deviceAddress,
+  type Envelope,
+  HubError,
+  officerAddress,
+  type SignedReceipt,
+} from '@ncp-hub/client-sdk/protocol';
+import type { Redis, Result } from 'ioredis';
+import type { Config } from '../config.js';
+import type { RedisKeys } from '../redis/redis-keys.js';
+
+/**
+ * Stores one item in a single round trip: checks membership, drops a re-sent message id
+ * (answering with the cursor it was stored at), appends to the conversation log and trims
+ * it by count and age.
+ * Returns {1, cursor} stored, {2, cursor} already stored, {0} not a member, {-1} no conversation,
+ * {-2} the message id belongs to another sender.
+ */
+const APPEND_ITEM = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+  return {0}
+end
+local dedupe = ARGV[8] == '1'
+if dedupe then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    local space = string.find(seen, ' ', 1, true)
+    if string.sub(seen, space + 1) ~= ARGV[9] then return {-2} end
+    return {2, string.sub(seen, 1, space - 1)}
+  end
+end
+local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
+redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[6])
+if dedupe then redis.call('SET', KEYS[3], cursor .. ' ' .. ARGV[9], 'EX', ARGV[7]) end
+return {1, cursor}
+`;
+
+/** Moves a device's acknowledged cursor forward, never back. */
+const ACK = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local cm, cn = string.match(current, '^(%d+)-(%d+)$')
+  local nm, nn = string.match(ARGV[2], '^(%d+)-(%d+)$')
+  cm, cn, nm, nn = tonumber(cm), tonumber(cn), tonumber(nm), tonumber(nn)
+  if nm < cm or (nm == cm and nn <= cn) then return current end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]
+`;
+
+type AppendResult = [1 | 2, Cursor] | [0 | -1 | -2];
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    ncpAppendItem(...args: Array<string | number>): Result<AppendResult, Context>;
+    ncpAck(key: string, conv: string, cursor: string): Result<string, Context>;
+  }
+}
+
+/** The outcome of storing an item. */
+export interface StoredItem {
+  item: ConversationItem;
+  /** True when this message id was stored before: nothing new was written or should be pushed. */
+  duplicate: boolean;
+}
+
+/**
+ * The delivery path: every item is written to the conversation's Redis stream before the
+ * sender is acknowledged, then pushed; devices sync from their acknowledged cursor.
+ */
+export class MessageService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>,
+  ) {
+    redis.defineCommand('ncpAppendItem', { numberOfKeys: 3, lua: APPEND_ITEM });
+    redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
+  }
+
+  /** Stores an envelope whose sender the caller has checked; one Redis round trip. */
+  async storeEnvelope(envelope: Envelope): Promise<StoredItem> {
+    const json = JSON.stringify(envelope);
+    if (json.length > this.config.maxEnvelopeBytes) {
+      // JSON of an envelope is ASCII, so its length is its size in bytes.
+      throw new HubError('PAYLOAD_TOO_LARGE', `the envelope exceeds ${this.config.maxEnvelopeBytes} bytes`);
+    }
+    const { header } = envelope;
+    const receivedAt = Date.now();
+    const [status, cursor] = await this.append(header.conv, officerAddress(header.from), 'm', json, receivedAt, {
+      messageId: header.id,
+      sender: deviceAddress(header.from),
+    });
+    return { item: { type: 'message', conv: header.conv, cursor, receivedAt, envelope }, duplicate: status === 2 };
+  }
+
+  /** Stores a signed receipt whose signer the caller has checked. */
+  async storeReceipt(receipt: SignedReceipt): Promise<StoredItem> {
+    const { conv, by } = receipt.receipt;
+    const receivedAt = Date.now();
+    const [, cursor] = await this.append(conv, officerAddress(by), 'r', JSON.stringify(receipt), receivedAt);
+    return { item: { type: 'receipt', conv, cursor, receivedAt, receipt }, duplicate: false };
+  }
+
+  private async append(
+    conv: ConversationId,
+    member: string,
+    type: 'm' | 'r',
+    json: string,
+    receivedAt: number,
+    dedupe?: { messageId: string; sender: DeviceAddress },
+  ): Promise<[1 | 2, Cursor]> {
+    const result = await this.redis.ncpAppendItem(
+      this.keys.conversationMembers(conv),
+      this.keys.conversationLog(conv),
+      this.keys.conversationSeen(conv, dedupe?.messageId ?? '-'),
+      member,
+      type,
+      json,
+      receivedAt,
+      this.config.retentionMaxItems,
+      receivedAt - this.config.retentionSeconds * 1000,
+      this.config.retentionSeconds,
+      dedupe ? '1' : '0',
+      dedupe?.sender ?? '',
+    );
+    switch (result[0]) {
+      case 1:
+      case 2:
+        return result as [1 | 2, Cursor];
+      case -1:
+        throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+      case -2:
+        throw new HubError('BAD_REQUEST', 'this message id is already used by another sender');
+      default:
+        throw new HubError('NOT_A_MEMBER', 'not a member of this conversation');
+    }
+  }
+
+  /** Items strictly after `after` (or from the oldest kept), at most `limit`. */
+  async itemsAfter(
+    conv: ConversationId,
+    after: Cursor | null,
+    limit: number,
+  ): Promise<{ items: ConversationItem[]; more: boolean }> {
+    const entries = (await this.redis.xrange(
+      this.keys.conversationLog(conv),
+      after ? `(${after}` : '-',
+      '+',
+      'COUNT',
+      limit + 1,
+    )) as Array<[string, string[]]>;
+    const items = entries.slice(0, limit).map(([cursor, fields]) => toItem(conv, cursor, fields));
+    return { items, more: entries.length > limit };
+  }
+
+  /** Records that a device processed a conversation up to `cursor`; returns the cursor now in force. */
+  async acknowledge(device: DeviceAddress, conv: ConversationId, cursor: Cursor): Promise<Cursor> {
+    return (await this.redis.ncpAck(this.keys.deviceAcks(device), conv, cursor)) as Cursor;
+  }
+}
+
+function toItem(conv: ConversationId, cursor: string, fields: string[]): ConversationItem {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) values[fields[i] as string] = fields[i + 1] as string;
+  const receivedAt = Number(values.r);
+  const data = JSON.parse(values.d as string);
+  return values.t === 'r'
+    ? { type: 'receipt', conv, cursor, receivedAt, receipt: data as SignedReceipt }
+    : { type: 'message', conv, cursor, receivedAt, envelope: data as Envelope };
+}
