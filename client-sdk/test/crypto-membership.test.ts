@@ -95,7 +95,10 @@ describe('verifyMembershipChain', () => {
     const chain = await validChain();
     const result = await verify(chain);
     expect(result).toEqual({ ok: true, conv, kind: 'group', basis, members: [ivan.officer, max.officer] });
-    expect(await verify(chain.slice(0, 2))).toMatchObject({ ok: true, members: [ivan.officer, anna.officer, max.officer] });
+    expect(await verify(chain.slice(0, 2))).toMatchObject({
+      ok: true,
+      members: [ivan.officer, anna.officer, max.officer],
+    });
   });
 
   it('accepts a member removing themselves, and a direct conversation that never changes', async () => {
@@ -134,7 +137,11 @@ describe('verifyMembershipChain', () => {
   });
 
   it('SEQUENCE: a seq gap, reordered records, a create not numbered 1', async () => {
-    const [r1, r2, r3] = (await validChain()) as [SignedMembershipRecord, SignedMembershipRecord, SignedMembershipRecord];
+    const [r1, r2, r3] = (await validChain()) as [
+      SignedMembershipRecord,
+      SignedMembershipRecord,
+      SignedMembershipRecord,
+    ];
     const gap = await change(r1, ivan, 'add', max.officer, { seq: 3 });
     expect(await verify([r1, gap])).toEqual(refused(1, 'SEQUENCE'));
     expect(await verify([r1, r3, r2])).toEqual(refused(1, 'SEQUENCE'));
@@ -183,7 +190,9 @@ describe('verifyMembershipChain', () => {
   it('MALFORMED: an empty chain, a record off the schema, or text that is not as signed', async () => {
     expect(await verify([])).toEqual(refused(0, 'MALFORMED'));
     const [r1, r2] = (await validChain()) as [SignedMembershipRecord, SignedMembershipRecord];
-    expect(await verify([r1, { ...r2, extra: 1 } as unknown as SignedMembershipRecord])).toEqual(refused(1, 'MALFORMED'));
+    expect(await verify([r1, { ...r2, extra: 1 } as unknown as SignedMembershipRecord])).toEqual(
+      refused(1, 'MALFORMED'),
+    );
     expect(await verify([{ ...r1, sig: 'x' }])).toEqual(refused(0, 'MALFORMED'));
     // The schema trims the basis texts; an untrimmed copy would otherwise verify as the trimmed one.
     const padded = structuredClone(r1);

@@ -1,7 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fromBase64url, receiptSigningInput, signReceipt, toBase64url, verifyReceipt } from '../src/crypto/index.js';
+import {
+  canonicalBytes,
+  fromBase64url,
+  getSodium,
+  receiptSigningInput,
+  signReceipt,
+  toBase64url,
+  verifyReceipt,
+} from '../src/crypto/index.js';
 import type { Receipt } from '../src/protocol/index.js';
 import { randomId, type TestDevice, testDevice } from './fixtures/crypto-test-devices.js';
+
+const concatContext = (context: string, bytes: Uint8Array) =>
+  Uint8Array.from([...new TextEncoder().encode(context), 0, ...bytes]);
 
 let anna: TestDevice;
 let ivan: TestDevice;
@@ -10,7 +21,14 @@ let receipt: Receipt;
 beforeAll(async () => {
   anna = await testDevice('PL-KGP', 'anna', 'phone');
   ivan = await testDevice('UA-NPU', 'ivan', 'laptop');
-  receipt = { v: 1, conv: randomId(), type: 'read', ids: [randomId(), randomId()], by: anna.ref, ts: 1_767_225_660_000 };
+  receipt = {
+    v: 1,
+    conv: randomId(),
+    type: 'read',
+    ids: [randomId(), randomId()],
+    by: anna.ref,
+    ts: 1_767_225_660_000,
+  };
 });
 
 describe('receipts', () => {
@@ -36,8 +54,11 @@ describe('receipts', () => {
     expect(await verifyReceipt({ ...signed, extra: 1 } as typeof signed, key)).toBe(false);
     expect(await verifyReceipt(null as unknown as typeof signed, key)).toBe(false);
     expect(await verifyReceipt(signed, new Uint8Array(1))).toBe(false);
-    // A membership-record signature over the same bytes is not a receipt signature (domain separation).
-    expect(receiptSigningInput(receipt)).not.toEqual(new TextEncoder().encode(JSON.stringify(receipt)));
+    // The same canonical bytes signed under another context (here: membership) do not verify.
+    const sodium = await getSodium();
+    const otherContext = concatContext('ncp-hub/membership/v1', canonicalBytes(receipt));
+    const crossSig = toBase64url(sodium.crypto_sign_detached(otherContext, anna.keys.signing.secretKey));
+    expect(await verifyReceipt({ receipt, sig: crossSig }, key)).toBe(false);
   });
 
   it('refuses to sign an invalid receipt', async () => {
