@@ -323,3 +323,32 @@ describe('receipts, membership and the directory', () => {
     );
   });
 });
+
+describe('retention', () => {
+  it('keeps at most RETENTION_MAX_ITEMS per conversation, and nothing older than RETENTION_DAYS', async () => {
+    const retained = await startTestHub({ RETENTION_MAX_ITEMS: '10', RETENTION_DAYS: String(2 / 86_400) });
+    const previous = testHub;
+    testHub = retained;
+    try {
+      const { ua, pl, conv } = await twoOfficers();
+      for (let seq = 1; seq <= 25; seq++) {
+        expect(
+          await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl], 'm', seq) }),
+        ).toMatchObject({ ok: true });
+      }
+      const counted = await request(pl.socket, EVENTS.conversationSync, { conv, after: null, limit: 500 });
+      const items = (counted as unknown as { items: Array<{ envelope: { header: { seq: number } } }> }).items;
+      expect(items.map((item) => item.envelope.header.seq)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect(
+        await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl], 'm', 26) }),
+      ).toMatchObject({ ok: true });
+      const aged = await request(pl.socket, EVENTS.conversationSync, { conv, after: null, limit: 500 });
+      expect((aged as unknown as { items: unknown[] }).items).toHaveLength(1);
+    } finally {
+      testHub = previous;
+      await retained.stop();
+    }
+  });
+});

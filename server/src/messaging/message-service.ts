@@ -16,7 +16,7 @@ import type { RedisKeys } from '../redis/redis-keys.js';
 /**
  * Stores one item in a single round trip: checks membership, drops a re-sent message id
  * (answering with the cursor it was stored at), appends to the conversation log and trims
- * it by count and age.
+ * it by count and age (exactly: retention is a promise to the agencies, not a hint).
  * Returns {1, cursor} stored, {2, cursor} already stored, {0} not a member, {-1} no conversation,
  * {-2} the message id belongs to another sender.
  */
@@ -34,8 +34,8 @@ if dedupe then
     return {2, string.sub(seen, 1, space - 1)}
   end
 end
-local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
-redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[6])
+local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[6])
 if dedupe then redis.call('SET', KEYS[3], cursor .. ' ' .. ARGV[9], 'EX', ARGV[7]) end
 return {1, cursor}
 `;
@@ -125,7 +125,7 @@ export class MessageService {
       receivedAt,
       this.config.retentionMaxItems,
       receivedAt - this.config.retentionSeconds * 1000,
-      this.config.retentionSeconds,
+      Math.max(1, this.config.retentionSeconds),
       dedupe ? '1' : '0',
       dedupe?.sender ?? '',
     );
