@@ -51,7 +51,7 @@ const environmentSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 of A-Z, a-z, 0-9 and : _ . -')
     .default('ncp:'),
   MAX_ENVELOPE_BYTES: z.coerce.number().int().min(1024).max(1_000_000).default(65_536),
-  RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  RETENTION_DAYS: z.coerce.number().min(0.00001).max(3650).default(30),
   RETENTION_MAX_ITEMS: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(50),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),

@@ -33,6 +33,8 @@ export interface DeviceOptions {
   pin?: TestAgency[];
   /** Skip publishing the attestation. */
   unpublished?: boolean;
+  /** See HubClientOptions.directoryRefreshMs. */
+  directoryRefreshMs?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function connectDevice(
     ...(options.pin
       ? { pinnedAgencyKeys: Object.fromEntries(options.pin.map((a) => [a.id, { keys: [a.key.publicJwk] }])) }
       : {}),
+    ...(options.directoryRefreshMs === undefined ? {} : { directoryRefreshMs: options.directoryRefreshMs }),
     socket: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
   });
   clients.add(client);

@@ -291,3 +291,65 @@ describe('the receiving SDK detects', () => {
     void sender;
   });
 });
+
+describe('agency keys', () => {
+  /** A hub that swaps PL-KGP's keys for its own and serves an attestation it made for a fake device. */
+  async function substituteAgencyKeys() {
+    const { generateAgencyKey, issueDeviceAttestation } = await import('@ncp-hub/keys');
+    const forger = await generateAgencyKey('EdDSA');
+    const forgedDevice = await issueDeviceAttestation({
+      agency: 'PL-KGP',
+      officer: PL.officer,
+      device: 'hub-made',
+      encryptionKey: Buffer.alloc(32, 1).toString('base64url'),
+      signingKey: Buffer.alloc(32, 2).toString('base64url'),
+      privateJwk: forger.privateJwk,
+    });
+    relay.ackToClient = (event, answer) => {
+      if (event === EVENTS.directoryAgencies) {
+        for (const agency of (answer as { agencies: Array<{ id: string; jwks?: unknown }> }).agencies) {
+          if (agency.id === 'PL-KGP') agency.jwks = { keys: [forger.publicJwk] };
+        }
+      }
+      if (event === EVENTS.directoryDevices) {
+        const devices = (answer as { devices: Record<string, string[]> }).devices;
+        const address = `PL-KGP/${PL.officer}`;
+        if (address in devices) devices[address] = [forgedDevice];
+      }
+      return answer;
+    };
+  }
+
+  it('pinned by the application, defeat a hub that substitutes them', async () => {
+    const recipient = await connectDevice(testHub.url, testHub.agencies['PL-KGP'], PL.officer);
+    const sender = await connectDevice(relay.url, testHub.agencies['UA-NPU'], UA.officer, {
+      pin: [testHub.agencies['UA-NPU'], testHub.agencies['PL-KGP']],
+    });
+    await substituteAgencyKeys();
+    const rejected = record(sender, 'deviceRejected');
+    await expect(sender.createConversation({ kind: 'direct', members: [PL], basis })).resolves.toBeDefined();
+    const [conversation] = await sender.conversations();
+    await expect(sender.send(conversation?.id as string, 'to the real device only')).rejects.toMatchObject({
+      code: 'NOT_A_MEMBER',
+    });
+    expect(rejected).toMatchObject([
+      { officer: `PL-KGP/${PL.officer}`, device: 'hub-made', reason: 'ATTESTATION_INVALID' },
+    ]);
+    void recipient;
+  });
+
+  it('trusted on first use, are reported when the hub substitutes them, and are not used', async () => {
+    await connectDevice(testHub.url, testHub.agencies['PL-KGP'], PL.officer);
+    const sender = await connectDevice(relay.url, testHub.agencies['UA-NPU'], UA.officer, { directoryRefreshMs: 0 });
+    const conversation = await sender.createConversation({ kind: 'direct', members: [PL], basis });
+    await sender.send(conversation.id, 'first contact: keys as the hub gives them');
+    const changed = record(sender, 'agencyKeysChanged');
+    const rejected = record(sender, 'deviceRejected');
+    await substituteAgencyKeys();
+    await expect(sender.send(conversation.id, 'after the swap')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    expect(changed).toEqual([
+      { agency: 'PL-KGP', added: [expect.any(String)], removed: [testHub.agencies['PL-KGP'].key.kid] },
+    ]);
+    expect(rejected).toMatchObject([{ device: 'hub-made', reason: 'ATTESTATION_INVALID' }]);
+  });
+});

@@ -72,11 +72,17 @@ export interface HubClientOptions {
    * @defaultValue 10000
    */
   requestTimeoutMs?: number;
+  /**
+   * How long answers of the hub's directory (officers' devices, agencies' keys) are reused
+   * before asking again, in milliseconds.
+   * @defaultValue 30000
+   */
+  directoryRefreshMs?: number;
   /** Extra Socket.IO client options (transports, reconnection delays ...). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
 
-const DIRECTORY_TTL_MS = 30_000;
+const DEFAULT_DIRECTORY_REFRESH_MS = 30_000;
 const SYNC_PAGE = 200;
 
 /** The verified recipients of a conversation, cached for a short while. */
@@ -117,6 +123,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   readonly #pendingAcks = new Map<ConversationId, Cursor>();
   #flushScheduled = false;
 
+  get #directoryRefreshMs(): number {
+    return this.#options.directoryRefreshMs ?? DEFAULT_DIRECTORY_REFRESH_MS;
+  }
+
   private constructor(options: HubClientOptions, keys: DeviceKeys) {
     super((error) => this.emit('error', error));
     this.#options = options;
@@ -127,6 +137,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
       async () => (await this.#request(EVENTS.directoryAgencies, {})).agencies,
       options.pinnedAgencyKeys ?? {},
       (event, ...args) => this.emit(event, ...args),
+      options.directoryRefreshMs ?? DEFAULT_DIRECTORY_REFRESH_MS,
     );
   }
 
@@ -379,6 +390,21 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
+   * Trusts the keys the hub now gives for an agency whose keys changed since first use (see
+   * the `agencyKeysChanged` event) — only after confirming them with the agency out of band.
+   *
+   * @example
+   * ```ts
+   * client.on('agencyKeysChanged', async ({ agency }) => {
+   *   if (await confirmWithAgencyByPhone(agency)) await client.trustAgencyKeys(agency);
+   * });
+   * ```
+   */
+  trustAgencyKeys(agency: AgencyId): Promise<string[]> {
+    return this.#trust.acceptAgencyKeys(agency);
+  }
+
+  /**
    * Fetches and processes everything missed in every conversation (done on each connection).
    *
    * @example
@@ -513,7 +539,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     const wanted = uniqueOfficers(officers);
     const stale = wanted.filter((o) => {
       const cached = this.#directory.get(officerAddress(o));
-      return fresh || !cached || now - cached.fetchedAt > DIRECTORY_TTL_MS;
+      return fresh || !cached || now - cached.fetchedAt >= this.#directoryRefreshMs;
     });
     if (stale.length > 0) {
       const { devices } = await this.#request(EVENTS.directoryDevices, { officers: stale });
@@ -548,7 +574,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
 
   async #recipientsOf(conversation: Conversation): Promise<Recipients['devices']> {
     const cached = this.#recipients.get(conversation.id);
-    if (cached && Date.now() - cached.fetchedAt < DIRECTORY_TTL_MS) return cached.devices;
+    if (cached && Date.now() - cached.fetchedAt < this.#directoryRefreshMs) return cached.devices;
     const self = deviceAddress(this.device);
     const devices: Recipients['devices'] = [];
     for (const member of conversation.members) {

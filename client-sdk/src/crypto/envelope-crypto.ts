@@ -52,13 +52,19 @@ export interface OpenEnvelopeInput {
 /** An envelope before its signature. */
 export type UnsignedEnvelope = Omit<Envelope, 'sig'>;
 
-function signingInputOf(header: EnvelopeHeader, nonce: Uint8Array, ct: Uint8Array, keys: Envelope['keys']): Uint8Array {
+/** The signing input from its parts; `headerBytes` is the canonical header (also the AD). */
+function signingInputOf(
+  headerBytes: Uint8Array,
+  nonce: Uint8Array,
+  ct: Uint8Array,
+  keys: Envelope['keys'],
+): Uint8Array {
   if (nonce.length !== ENVELOPE_SIZES.nonce) {
     throw new TypeError(`envelope: the nonce must be ${ENVELOPE_SIZES.nonce} bytes`);
   }
   return concatBytes(
     contextPrefix(SIGNATURE_CONTEXTS.envelope),
-    lengthPrefixed(canonicalBytes(header)),
+    lengthPrefixed(headerBytes),
     nonce,
     lengthPrefixed(ct),
     lengthPrefixed(canonicalBytes(keys)),
@@ -85,7 +91,12 @@ function signingInputOf(header: EnvelopeHeader, nonce: Uint8Array, ct: Uint8Arra
  * ```
  */
 export function envelopeSigningInput(envelope: UnsignedEnvelope): Uint8Array {
-  return signingInputOf(envelope.header, fromBase64url(envelope.nonce), fromBase64url(envelope.ct), envelope.keys);
+  return signingInputOf(
+    canonicalBytes(envelope.header),
+    fromBase64url(envelope.nonce),
+    fromBase64url(envelope.ct),
+    envelope.keys,
+  );
 }
 
 /**
@@ -141,13 +152,8 @@ export async function sealEnvelope(input: SealEnvelopeInput): Promise<Envelope> 
   assertBytes('sealEnvelope: nonce', nonce, ENVELOPE_SIZES.nonce);
 
   const plaintext = await encodeContent(input.content);
-  const ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-    plaintext,
-    canonicalBytes(header),
-    null,
-    nonce,
-    messageKey,
-  );
+  const headerBytes = canonicalBytes(header);
+  const ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, headerBytes, null, nonce, messageKey);
   sodium.memzero(plaintext);
   const keys: Record<DeviceAddress, string> = {};
   for (const address of to) {
@@ -156,7 +162,7 @@ export async function sealEnvelope(input: SealEnvelopeInput): Promise<Envelope> 
   if (input.messageKey === undefined) sodium.memzero(messageKey);
 
   const unsigned: UnsignedEnvelope = { header, nonce: toBase64url(nonce), ct: toBase64url(ct), keys };
-  const sig = sodium.crypto_sign_detached(signingInputOf(header, nonce, ct, keys), input.signingSecretKey);
+  const sig = sodium.crypto_sign_detached(signingInputOf(headerBytes, nonce, ct, keys), input.signingSecretKey);
   return { ...unsigned, sig: toBase64url(sig) };
 }
 
@@ -214,8 +220,16 @@ function decodeOrMalformed(text: string): Uint8Array {
  */
 export async function openEnvelope(input: OpenEnvelopeInput): Promise<MessageContent> {
   const { recipient } = input;
-  assertBytes('openEnvelope: recipient.encryption.publicKey', recipient.encryption.publicKey, 32);
-  assertBytes('openEnvelope: recipient.encryption.secretKey', recipient.encryption.secretKey, 32);
+  assertBytes(
+    'openEnvelope: recipient.encryption.publicKey',
+    recipient.encryption.publicKey,
+    DEVICE_KEY_SIZES.encryptionPublicKey,
+  );
+  assertBytes(
+    'openEnvelope: recipient.encryption.secretKey',
+    recipient.encryption.secretKey,
+    DEVICE_KEY_SIZES.encryptionSecretKey,
+  );
   const sodium = await getSodium();
 
   const parsed = envelopeSchema.safeParse(input.envelope);
@@ -230,11 +244,12 @@ export async function openEnvelope(input: OpenEnvelopeInput): Promise<MessageCon
     sealedKeys.set(address, decodeOrMalformed(sealed));
   }
 
+  const headerBytes = canonicalBytes(envelope.header);
   let signatureValid = false;
   try {
     signatureValid = sodium.crypto_sign_verify_detached(
       sig,
-      signingInputOf(envelope.header, nonce, ct, envelope.keys),
+      signingInputOf(headerBytes, nonce, ct, envelope.keys),
       input.senderSigningKey,
     );
   } catch {
@@ -256,13 +271,7 @@ export async function openEnvelope(input: OpenEnvelopeInput): Promise<MessageCon
   let plaintext: Uint8Array;
   try {
     if (messageKey.length !== ENVELOPE_SIZES.messageKey) throw new CryptoCheckError('DECRYPT_FAILED');
-    plaintext = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-      null,
-      ct,
-      canonicalBytes(envelope.header),
-      nonce,
-      messageKey,
-    );
+    plaintext = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, headerBytes, nonce, messageKey);
   } catch {
     throw new CryptoCheckError('DECRYPT_FAILED');
   } finally {

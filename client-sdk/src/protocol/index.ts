@@ -10,7 +10,7 @@ export {
   parseDeviceAddress,
   parseOfficerAddress,
 } from './addresses.js';
-export { base64url, base64urlOfBytes } from './encoding.js';
+export { base64url, base64urlOfBytes, isCanonicalBase64url } from './encoding.js';
 export type { ConversationId, Envelope, EnvelopeHeader, MessageId, MessageKind } from './envelope.js';
 export {
   conversationIdSchema,

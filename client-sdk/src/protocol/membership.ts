@@ -11,6 +11,18 @@ export type ConversationKind = (typeof CONVERSATION_KINDS)[number];
 export const MAX_CONVERSATION_MEMBERS = 50;
 
 /**
+ * A reference as written, 1-200 characters without surrounding whitespace. Not trimmed: the
+ * records that carry it are signed, so parsing must never change them.
+ */
+function reference() {
+  return z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\S(?:[\s\S]*\S)?$/, 'must not start or end with whitespace');
+}
+
+/**
  * The legal basis recorded when a conversation is created: for now a formal request (mutual
  * legal assistance, letters rogatory ...) with its reference and the national case reference.
  */
@@ -18,9 +30,9 @@ export const conversationBasisSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('formal-request'),
     /** Reference of the formal request (letter of request, MLA request ...). */
-    reference: z.string().trim().min(1).max(200),
+    reference: reference(),
     /** National proceedings number of the case. */
-    caseReference: z.string().trim().min(1).max(200),
+    caseReference: reference(),
   }),
 ]);
 export type ConversationBasis = z.infer<typeof conversationBasisSchema>;

@@ -19,7 +19,11 @@ export interface AgencyKeySet {
 
 /** What the trust store tells the application about. */
 export interface TrustEvents {
-  /** An agency's keys, trusted on first use, changed at the hub (a rotation, or a hub lying). */
+  /**
+   * An agency's keys, trusted on first use, are not what the hub now says (a rotation, or a
+   * hub lying). The first keys stay in force until the application accepts the new ones
+   * ({@link HubClient.trustAgencyKeys}) or pins keys it got out of band.
+   */
   agencyKeysChanged: (change: { agency: AgencyId; added: string[]; removed: string[] }) => void;
   /** A device not seen before for an officer already known. */
   deviceAdded: (device: DeviceRef) => void;
@@ -31,8 +35,6 @@ export interface TrustEvents {
   }) => void;
 }
 
-const AGENCY_REFETCH_MS = 60_000;
-
 /**
  * Decides which device keys to believe. Attestations are verified against agency keys that
  * the application pins; agencies it did not pin are trusted on first use (their keys as the
@@ -41,14 +43,19 @@ const AGENCY_REFETCH_MS = 60_000;
  */
 export class TrustStore {
   #agencies: Map<AgencyId, DirectoryAgency> | undefined;
-  #fetchedAt = 0;
+  #fetchedAt = Number.NEGATIVE_INFINITY;
   readonly #verified = new Map<string, DeviceAttestation>();
+  readonly #reported = new Map<AgencyId, string>();
+  /** Attestations already reported as rejected: each is reported once. */
+  readonly #rejected = new Set<string>();
 
   constructor(
     private readonly store: KeyStore,
     private readonly fetchAgencies: () => Promise<DirectoryAgency[]>,
     private readonly pinned: Readonly<Record<AgencyId, AgencyKeySet>>,
     private readonly notify: <E extends keyof TrustEvents>(event: E, ...args: Parameters<TrustEvents[E]>) => void,
+    /** How often the agencies' keys may be fetched again, in milliseconds. */
+    private readonly refreshMs = 60_000,
   ) {}
 
   /** The keys to verify `agency`'s attestations with: pinned, or trusted on first use. */
@@ -62,20 +69,38 @@ export class TrustStore {
     const fetched = await this.#fetchAgency(agency);
     if (!fetched?.jwks) return stored;
     const keys = fetched.jwks as AgencyKeySet;
-    if (stored) {
-      const before = new Set(stored.keys.map((k) => k.kid));
-      const after = new Set(keys.keys.map((k) => k.kid));
-      const added = [...after].filter((k) => !before.has(k)) as string[];
-      const removed = [...before].filter((k) => !after.has(k)) as string[];
-      if (added.length === 0 && removed.length === 0) return stored;
+    if (!stored) {
+      await this.store.set(`trust:agency:${agency}`, keys);
+      return keys;
+    }
+    const before = new Set(stored.keys.map((k) => k.kid));
+    const after = new Set(keys.keys.map((k) => k.kid));
+    const added = [...after].filter((k) => !before.has(k)) as string[];
+    const removed = [...before].filter((k) => !after.has(k)) as string[];
+    const change = JSON.stringify([added, removed]);
+    if ((added.length > 0 || removed.length > 0) && this.#reported.get(agency) !== change) {
+      this.#reported.set(agency, change);
       this.notify('agencyKeysChanged', { agency, added, removed });
     }
-    await this.store.set(`trust:agency:${agency}`, keys);
-    return keys;
+    return stored;
+  }
+
+  /**
+   * Trusts, from now on, the keys the hub currently gives for `agency` (after the application
+   * has confirmed them out of band). Resolves to the kids now trusted.
+   */
+  async acceptAgencyKeys(agency: AgencyId): Promise<string[]> {
+    this.#fetchedAt = Number.NEGATIVE_INFINITY;
+    const fetched = await this.#fetchAgency(agency);
+    if (!fetched?.jwks) return [];
+    await this.store.set(`trust:agency:${agency}`, fetched.jwks);
+    this.#reported.delete(agency);
+    this.#verified.clear();
+    return (fetched.jwks as AgencyKeySet).keys.map((k) => k.kid as string);
   }
 
   async #fetchAgency(agency: AgencyId): Promise<DirectoryAgency | undefined> {
-    if (!this.#agencies || Date.now() - this.#fetchedAt > AGENCY_REFETCH_MS) {
+    if (!this.#agencies || Date.now() - this.#fetchedAt >= this.refreshMs) {
       this.#agencies = new Map((await this.fetchAgencies()).map((entry) => [entry.id, entry]));
       this.#fetchedAt = Date.now();
     }
@@ -96,7 +121,10 @@ export class TrustStore {
       return cached;
     }
     const reject = (reason: 'ATTESTATION_INVALID' | 'KEY_CHANGED', claimedDevice?: string): never => {
-      this.notify('deviceRejected', { officer: officerAddress(officer), device: claimedDevice, reason });
+      if (!this.#rejected.has(jws)) {
+        this.#rejected.add(jws);
+        this.notify('deviceRejected', { officer: officerAddress(officer), device: claimedDevice, reason });
+      }
       throw new CryptoCheckError('ATTESTATION_INVALID');
     };
     let attestation: DeviceAttestation;
