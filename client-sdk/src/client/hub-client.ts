@@ -12,6 +12,7 @@ import {
   type DeviceRef,
   deviceAddress,
   EVENTS,
+  envelopeSchema,
   HubError,
   type HubErrorBody,
   type MembershipRecord,
@@ -21,7 +22,9 @@ import {
   officerAddress,
   type ServerToClientEvents,
   type SessionWelcome,
+  signedReceiptSchema,
 } from '@ncp-hub/client-sdk/protocol';
+import { decodeDeviceAttestation } from '@ncp-hub/keys/attestation';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { fromBase64url, toBase64url } from '../crypto/base64url.js';
 import type { MessageContent } from '../crypto/content.js';
@@ -566,10 +569,28 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   async #signingKeyOf(by: DeviceRef): Promise<Uint8Array | undefined> {
+    const key = await this.#senderKey(by);
+    return 'key' in key ? key.key : undefined;
+  }
+
+  /**
+   * The attested signing key of a device, or why there is none: no attestation for it in the
+   * directory (SENDER_UNKNOWN), or one that does not verify (ATTESTATION_INVALID).
+   */
+  async #senderKey(by: DeviceRef): Promise<{ key: Uint8Array } | { reason: 'SENDER_UNKNOWN' | 'ATTESTATION_INVALID' }> {
     let devices = await this.#verifiedDevicesOf(by);
     if (!devices.some((d) => d.device === by.device)) devices = await this.#verifiedDevicesOf(by, true);
     const device = devices.find((d) => d.device === by.device);
-    return device ? fromBase64url(device.signingKey) : undefined;
+    if (device) return { key: fromBase64url(device.signingKey) };
+    const attestations = this.#directory.get(officerAddress(by))?.attestations ?? [];
+    const claimed = attestations.some((jws) => {
+      try {
+        return decodeDeviceAttestation(jws).device === by.device;
+      } catch {
+        return false;
+      }
+    });
+    return { reason: claimed ? 'ATTESTATION_INVALID' : 'SENDER_UNKNOWN' };
   }
 
   async #recipientsOf(conversation: Conversation): Promise<Recipients['devices']> {
@@ -622,7 +643,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
 
   async #processMessage(item: Extract<ConversationItem, { type: 'message' }>): Promise<void> {
     const envelope = item.envelope;
-    const header = envelope?.header;
+    const header = envelopeSchema.safeParse(envelope).success ? envelope.header : undefined;
     const fail = (reason: CryptoCheckError['reason']) =>
       this.emit('undecryptable', {
         conversation: item.conv,
@@ -631,7 +652,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
         ...(header?.id ? { messageId: header.id } : {}),
         ...(header?.from ? { from: header.from } : {}),
       });
-    if (!header?.from || typeof header.from !== 'object') return fail('MALFORMED');
+    if (!header) return fail('MALFORMED');
     if (deviceAddress(header.from) === deviceAddress(this.device)) return; // our own message
     if (header.conv !== item.conv) return fail('CONVERSATION_MISMATCH');
     let conversation: Conversation;
@@ -643,8 +664,9 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     if (!conversation.members.some((m) => officerAddress(m) === officerAddress(header.from))) {
       return fail('NOT_A_MEMBER');
     }
-    const senderKey = await this.#signingKeyOf(header.from).catch(() => undefined);
-    if (!senderKey) return fail('SENDER_UNKNOWN');
+    const sender = await this.#senderKey(header.from);
+    if (!('key' in sender)) return fail(sender.reason);
+    const senderKey = sender.key;
     let content: MessageContent;
     try {
       content = await openEnvelope({
@@ -685,15 +707,16 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   async #processReceipt(item: Extract<ConversationItem, { type: 'receipt' }>): Promise<void> {
-    const { receipt, sig } = item.receipt ?? {};
     const reject = (reason: CryptoCheckError['reason']) =>
       this.emit('receiptRejected', { conversation: item.conv, cursor: item.cursor, reason });
-    if (!receipt?.by) return reject('MALFORMED');
+    if (!signedReceiptSchema.safeParse(item.receipt).success) return reject('MALFORMED');
+    const { receipt, sig } = item.receipt;
     if (deviceAddress(receipt.by) === deviceAddress(this.device)) return;
     if (receipt.conv !== item.conv) return reject('CONVERSATION_MISMATCH');
-    const key = await this.#signingKeyOf(receipt.by).catch(() => undefined);
-    if (!key) return reject('SENDER_UNKNOWN');
-    if (!(await verifyReceipt({ receipt, sig: sig as string }, key))) return reject('SIGNATURE_INVALID');
+    const sender = await this.#senderKey(receipt.by);
+    if (!('key' in sender)) return reject(sender.reason);
+    const key = sender.key;
+    if (!(await verifyReceipt({ receipt, sig }, key))) return reject('SIGNATURE_INVALID');
     this.emit('receipt', {
       conversation: item.conv,
       type: receipt.type,
