@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { HubClient } from '@ncp-hub/client-sdk';
 import { MemoryKeyStore } from '@ncp-hub/client-sdk';
+import { FileKeyStore } from '@ncp-hub/client-sdk/node';
 import type { ConversationBasis } from '@ncp-hub/client-sdk/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -78,6 +80,13 @@ describe('two officers of two states', () => {
     const reply = await pl.send(conversation.id, 'Confirmed, border guard alerted');
     await waitForCount(uaMessages, 1);
     expect(uaMessages[0]).toMatchObject({ id: reply.id, content: { text: 'Confirmed, border guard alerted' } });
+
+    // What the two officers read to each other by phone: the same on both sides.
+    const safetyNumber = await ua.safetyNumber(PL);
+    expect(safetyNumber).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(await pl.safetyNumber(UA)).toBe(safetyNumber);
+    expect(await ua.fingerprint()).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(await ua.fingerprint()).not.toBe(await pl.fingerprint());
   });
 
   it('delivers to a recipient that comes online later, once', async () => {
@@ -105,7 +114,9 @@ describe('two officers of two states', () => {
 
   it('delivers after the hub process is replaced by a new one on the same Redis, nothing lost, nothing twice', async () => {
     const first = await startTestHub();
-    const plStore = new MemoryKeyStore();
+    // The recipient's device keeps its keys and state in a file, as a Node agency system would.
+    const storeFile = join(first.dataDir, 'pl-device.json');
+    let plStore = await FileKeyStore.open(storeFile);
     const uaStore = new MemoryKeyStore();
     const pl = await connectPl(first, { store: plStore });
     const ua = await connectUa(first, { store: uaStore });
@@ -114,11 +125,13 @@ describe('two officers of two states', () => {
     await ua.send(conversation.id, 'before restart, recipient online');
     await waitForCount(plMessages, 1);
     await pl.close();
+    await plStore.close();
     await ua.send(conversation.id, 'before restart, recipient offline');
     await ua.close();
     await first.stop({ keepFiles: true });
 
     const second = await startTestHub({}, { successorOf: first });
+    plStore = await FileKeyStore.open(storeFile);
     try {
       const plAgain = await connectPl(second, { store: plStore, unpublished: true });
       const received = recorded(plAgain, 'message');
@@ -134,6 +147,7 @@ describe('two officers of two states', () => {
       expect(duplicates).toEqual([]);
     } finally {
       await closeAllClients();
+      await plStore.close();
       await second.stop();
     }
   });
