@@ -154,7 +154,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       messages: new MessageService(redis, keys, config),
       rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
     };
-    const io = createSocketServer(httpServer, { config, logger, metrics, authenticator, messaging });
+    const io = createSocketServer(httpServer, { config, redis, logger, metrics, authenticator, messaging });
     cleanups.push(async () => {
       io.disconnectSockets(true);
       await io.close();

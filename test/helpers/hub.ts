@@ -27,14 +27,14 @@ export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
 /**
  * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, under a key prefix of its own,
  * with a new registry of the test agencies. `env` adds or overrides environment variables (set
- * one to `''` to unset it). `successorOf` starts a new hub process in place of a stopped one:
- * same registry, same agencies, same Redis prefix.
+ * one to `''` to unset it). `successorOf` starts a new hub process in place of a stopped one,
+ * `peerOf` another node beside a running one: same registry, agencies and Redis prefix.
  */
 export async function startTestHub(
   env: Record<string, string> = {},
-  options: { successorOf?: TestHub } = {},
+  options: { successorOf?: TestHub; peerOf?: TestHub } = {},
 ): Promise<TestHub> {
-  const predecessor = options.successorOf;
+  const predecessor = options.successorOf ?? options.peerOf;
   const dataDir = await makeTempDir();
   const registryDir = predecessor?.registryDir ?? join(dataDir, 'registry');
   const agencies = predecessor?.agencies ?? (await createTestRegistry(registryDir));
@@ -66,7 +66,7 @@ export async function startTestHub(
       if (keepFiles) return;
       await rm(dataDir, { recursive: true, force: true });
       // a successor owns its predecessor's folders, the registry among them
-      if (predecessor) await rm(predecessor.dataDir, { recursive: true, force: true });
+      if (options.successorOf) await rm(options.successorOf.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -153,6 +153,28 @@ describe('two officers of two states', () => {
   });
 });
 
+describe('several hub nodes on one Redis', () => {
+  it('deliver live between officers connected to different nodes', async () => {
+    const peer = await startTestHub({}, { peerOf: testHub });
+    try {
+      const ua = await connectUa(testHub);
+      const pl = await connectPl(peer);
+      const plMessages = record(pl, 'message');
+      const plMemberships = record(pl, 'membership');
+      const uaReceipts = record(ua, 'receipt');
+      const conversation = await directConversation(ua);
+      await waitForCount(plMemberships, 1);
+      const { id } = await ua.send(conversation.id, 'across nodes');
+      const [message] = await waitForCount(plMessages, 1);
+      expect(message).toMatchObject({ id, content: { text: 'across nodes' } });
+      await waitForCount(uaReceipts, 1);
+    } finally {
+      await closeAllClients();
+      await peer.stop();
+    }
+  });
+});
+
 describe('a group of three agencies', () => {
   it('delivers to every member, shows membership changes, and stops delivering to a removed member', async () => {
     const ua = await connectUa();

@@ -10,6 +10,8 @@ import {
   type ServerToClientEvents,
   sessionWhoamiSchema,
 } from '@ncp-hub/client-sdk/protocol';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
@@ -38,7 +40,9 @@ export type HubServer = Server<ClientToServerEvents, ServerToClientEvents, Inter
 export type HubSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface SocketServerDependencies {
-  config: Pick<Config, 'allowedOrigins' | 'hubId'>;
+  config: Pick<Config, 'allowedOrigins' | 'hubId' | 'redisPrefix'>;
+  /** The hub's Redis connection; the cluster adapter makes its own blocking connection from it. */
+  redis: Redis;
   logger: Logger;
   metrics: HubMetrics;
   authenticator: Authenticator;
@@ -65,6 +69,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     maxHttpBufferSize: MAX_FRAME_BYTES,
     cors: { origin: config.allowedOrigins },
     serveClient: false,
+    // Every hub node on the same Redis shares rooms: any node can serve any officer.
+    adapter: createAdapter(deps.redis, {
+      streamName: `${config.redisPrefix}socket.io`,
+      channelPrefix: `${config.redisPrefix}socket.io`,
+      onlyPlaintext: true,
+    }),
   });
 
   io.use(async (socket, next) => {
