@@ -37,8 +37,12 @@ export type MessageId = z.infer<typeof messageIdSchema>;
 export const conversationIdSchema = base64urlOfBytes(ENVELOPE_SIZES.id);
 export type ConversationId = z.infer<typeof conversationIdSchema>;
 
-/** What an envelope carries; visible to the hub (the content is not). */
-export const MESSAGE_KINDS = ['chat'] as const;
+/**
+ * What an envelope carries; visible to the hub (the content is not): a chat message, the
+ * question of an operational query (its conversation's first message), or the statement of
+ * the specific grounds of a query (sent with `query:open`, kept with the query).
+ */
+export const MESSAGE_KINDS = ['chat', 'query-question', 'query-statement'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 /**

@@ -9,6 +9,14 @@ import {
   type SignedMembershipRecord,
   signedMembershipRecordSchema,
 } from './membership.js';
+import type {
+  QueryEvent,
+  QueryView,
+  queryFileSchema,
+  queryRefSchema,
+  queryWithdrawSchema,
+  TimelineEntry,
+} from './query.js';
 import { type SignedReceipt, signedReceiptSchema } from './receipt.js';
 import { PROTOCOL_VERSION } from './version.js';
 
@@ -49,6 +57,23 @@ export const EVENTS = {
   conversationSync: 'conversation:sync',
   /** client -> hub: the device has processed a conversation up to a cursor. */
   conversationAck: 'conversation:ack',
+
+  /** client -> hub (officer): open an operational query. */
+  queryOpen: 'query:open',
+  /** client -> hub (NCB desk of the requesting state): acknowledge the notification. */
+  queryAcknowledge: 'query:acknowledge',
+  /** client -> hub (requesting officer): register the formal request. */
+  queryFile: 'query:file',
+  /** client -> hub (central authority named in the filing): confirm the formal request. */
+  queryConfirm: 'query:confirm',
+  /** client -> hub (requesting officer): withdraw, before the counterpart answered. */
+  queryWithdraw: 'query:withdraw',
+  /** client -> hub: one query with its timeline, if the caller may see it. */
+  queryGet: 'query:get',
+  /** client -> hub (NCB desk): the notifications of its NCB not yet acknowledged. */
+  queryPending: 'query:pending',
+  /** hub -> client: a notification, reminder, escalation or update of a query. */
+  queryEvent: 'query:event',
 } as const;
 
 /** What a client sends in the Socket.IO handshake `auth` object. */
@@ -162,6 +187,16 @@ export interface ClientToServerEvents {
     { items: ConversationItem[]; more: boolean }
   >;
   [EVENTS.conversationAck]: Handler<z.infer<typeof conversationAckSchema>, { acked: Cursor }>;
+  [EVENTS.queryOpen]: Handler<
+    { conversation: SignedMembershipRecord; statement: Envelope; question: Envelope },
+    { query: QueryView; conversation: ConversationInfo }
+  >;
+  [EVENTS.queryAcknowledge]: Handler<z.infer<typeof queryRefSchema>, { query: QueryView }>;
+  [EVENTS.queryFile]: Handler<z.infer<typeof queryFileSchema>, { query: QueryView }>;
+  [EVENTS.queryConfirm]: Handler<z.infer<typeof queryRefSchema>, { query: QueryView }>;
+  [EVENTS.queryWithdraw]: Handler<z.infer<typeof queryWithdrawSchema>, { query: QueryView }>;
+  [EVENTS.queryGet]: Handler<z.infer<typeof queryRefSchema>, { query: QueryView; timeline: TimelineEntry[] }>;
+  [EVENTS.queryPending]: Handler<Record<string, never>, { events: QueryEvent[] }>;
 }
 
 /** Events the hub emits to the client. */
@@ -170,4 +205,7 @@ export interface ServerToClientEvents {
   [EVENTS.sessionExpired]: (error: HubErrorBody) => void;
   [EVENTS.conversationUpdated]: (payload: { conversation: ConversationInfo; record: SignedMembershipRecord }) => void;
   [EVENTS.conversationItem]: (item: ConversationItem) => void;
+  [EVENTS.queryEvent]: (event: QueryEvent) => void;
 }
+
+export const queryPendingSchema = z.strictObject({});

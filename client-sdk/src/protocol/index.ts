@@ -52,6 +52,7 @@ export {
   EVENTS,
   handshakeAuthSchema,
   messageSendSchema,
+  queryPendingSchema,
   receiptSendSchema,
   sessionWelcomeSchema,
   sessionWhoamiSchema,
@@ -78,6 +79,38 @@ export {
   membershipRecordSchema,
   signedMembershipRecordSchema,
 } from './membership.js';
+export type {
+  FormalRequestFiling,
+  FormalRequestState,
+  Ground,
+  Instrument,
+  NcbTrackState,
+  QueryEvent,
+  QueryEventType,
+  QueryId,
+  QueryListFilter,
+  QueryStatus,
+  QueryView,
+  TimelineEntry,
+  TimelineEvent,
+} from './query.js';
+export {
+  FORMAL_REQUEST_STATES,
+  formalRequestFilingSchema,
+  GROUNDS,
+  groundSchema,
+  INSTRUMENTS,
+  NCB_TRACK_STATES,
+  QUERY_EVENT_TYPES,
+  QUERY_STATUSES,
+  queryFileSchema,
+  queryIdSchema,
+  queryListFilterSchema,
+  queryOpenSchema,
+  queryRefSchema,
+  queryWithdrawSchema,
+  TIMELINE_EVENTS,
+} from './query.js';
 export type { Receipt, ReceiptType, SignedReceipt } from './receipt.js';
 export { MAX_RECEIPT_IDS, RECEIPT_TYPES, receiptSchema, signedReceiptSchema } from './receipt.js';
 export { PROTOCOL_VERSION } from './version.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { deviceRefSchema, officerRefSchema } from './addresses.js';
 import { base64urlOfBytes } from './encoding.js';
 import { conversationIdSchema, ENVELOPE_SIZES } from './envelope.js';
+import { GROUNDS } from './query.js';
 
 /** Kinds of conversation. A direct conversation has exactly two members, for its whole life. */
 export const CONVERSATION_KINDS = ['direct', 'group'] as const;
@@ -23,10 +24,18 @@ function reference() {
 }
 
 /**
- * The legal basis recorded when a conversation is created: for now a formal request (mutual
- * legal assistance, letters rogatory ...) with its reference and the national case reference.
+ * The legal basis recorded when a conversation is created: an operational query (one of the
+ * three exceptional grounds), or a formal request (mutual legal assistance, letters rogatory
+ * ...) with its reference; both with the national case reference.
  */
 export const conversationBasisSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    /** The conversation of an operational query: opened only through `query:open`. */
+    type: z.literal('operational-query'),
+    query: base64urlOfBytes(ENVELOPE_SIZES.id),
+    ground: z.enum(GROUNDS),
+    caseReference: reference(),
+  }),
   z.strictObject({
     type: z.literal('formal-request'),
     /** Reference of the formal request (letter of request, MLA request ...). */
