@@ -55,6 +55,9 @@ const environmentSchema = z.object({
   RETENTION_MAX_ITEMS: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(50),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),
+  POLICY_FILE: z.string().min(1).optional(),
+  WORKERS: z.enum(['embedded', 'off']).default('embedded'),
+  FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
 
 function safeProtocol(value: string): string {
@@ -98,6 +101,12 @@ export interface Config {
   rateLimitPerSecond: number;
   /** Burst allowance per officer. */
   rateLimitBurst: number;
+  /** The follow-up policy file; defaults apply when absent. */
+  policyFile: string | undefined;
+  /** Whether this hub node runs follow-up workers (`off` when `npm run worker` processes do). */
+  workers: 'embedded' | 'off';
+  /** How long a follow-up job stays locked to its worker before another may take it over. */
+  followUpLockMs: number;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -141,5 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionMaxItems: e.RETENTION_MAX_ITEMS,
     rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: e.RATE_LIMIT_BURST,
+    policyFile: e.POLICY_FILE === undefined ? undefined : resolve(e.POLICY_FILE),
+    workers: e.WORKERS,
+    followUpLockMs: e.FOLLOWUP_LOCK_MS,
   };
 }

@@ -2,23 +2,19 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { EVENTS } from '@ncp-hub/client-sdk/protocol';
 import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import { ConversationService } from './conversations/conversation-service.js';
-import { DirectoryService } from './directory/directory-service.js';
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import { Authenticator } from './identity/authenticate.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger, type Logger } from './logger.js';
-import { MessageService } from './messaging/message-service.js';
-import { RateLimiter } from './messaging/rate-limiter.js';
 import { HubMetrics } from './metrics.js';
 import { createSocketServer, type HubServer } from './realtime/create-socket-server.js';
-import type { MessagingServices } from './realtime/register-messaging-handlers.js';
 import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
-import { redisKeys } from './redis/redis-keys.js';
+import { createServices } from './services.js';
 
 /** The hub refuses to start in production without a trust registry. */
 export class StartupError extends Error {
@@ -120,7 +116,8 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       cleanups.push(() => embeddedRedis?.stop());
       logger.info({ port: embeddedRedis.port, pid: embeddedRedis.pid }, 'embedded redis started');
     }
-    const redis = connectRedis(config.redisUrl ?? (embeddedRedis as RedisServer).url, `${config.hubId}:main`);
+    const redisUrl = config.redisUrl ?? (embeddedRedis as RedisServer).url;
+    const redis = connectRedis(redisUrl, `${config.hubId}:main`);
     redis.on('error', (error) =>
       logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'),
     );
@@ -146,15 +143,26 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
 
     const app = createHttpApp({ config, logger, metrics, authenticator, readiness });
     const httpServer = createServer(app);
-    const keys = redisKeys(config.redisPrefix);
-    const directory = new DirectoryService(redis, keys, registry);
-    const messaging: MessagingServices = {
-      directory,
-      conversations: new ConversationService(redis, keys, directory, registry),
-      messages: new MessageService(redis, keys, config),
-      rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
-    };
-    const io = createSocketServer(httpServer, { config, redis, logger, metrics, authenticator, messaging });
+    let io: HubServer | undefined;
+    const services = await createServices(
+      config,
+      redisUrl,
+      redis,
+      registry,
+      { emit: (rooms, event) => io?.to(rooms).emit(EVENTS.queryEvent, event) },
+      logger,
+    );
+    cleanups.push(() => services.close());
+    if (config.workers === 'embedded') services.startWorker();
+    io = createSocketServer(httpServer, {
+      config,
+      redis,
+      logger,
+      metrics,
+      authenticator,
+      messaging: services.messaging,
+      queries: services.queries,
+    });
     cleanups.push(async () => {
       io.disconnectSockets(true);
       await io.close();

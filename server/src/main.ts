@@ -3,10 +3,18 @@ import { relative } from 'node:path';
 import { RegistryError } from '@ncp-hub/keys';
 import { ConfigError, loadConfig } from './config.js';
 import { type Hub, StartupError, startHub } from './hub.js';
+import { PolicyError } from './queries/policy.js';
 import { RedisRequirementError } from './redis/connect-redis.js';
 import { RedisServerNotFoundError } from './redis/embedded-redis.js';
 
-const EXPECTED_ERRORS = [ConfigError, StartupError, RedisRequirementError, RedisServerNotFoundError, RegistryError];
+const EXPECTED_ERRORS = [
+  ConfigError,
+  StartupError,
+  RedisRequirementError,
+  RedisServerNotFoundError,
+  RegistryError,
+  PolicyError,
+];
 
 function printDevelopmentBanner(hub: Hub): void {
   const development = hub.development;

@@ -22,6 +22,9 @@ describe('loadConfig', () => {
       retentionMaxItems: 100_000,
       rateLimitPerSecond: 50,
       rateLimitBurst: 200,
+      policyFile: undefined,
+      workers: 'embedded',
+      followUpLockMs: 30_000,
     });
   });
 
@@ -44,6 +47,9 @@ describe('loadConfig', () => {
       RETENTION_MAX_ITEMS: '5000',
       RATE_LIMIT_PER_SECOND: '10',
       RATE_LIMIT_BURST: '20',
+      POLICY_FILE: '/etc/ncp-hub/policy.json',
+      WORKERS: 'off',
+      FOLLOWUP_LOCK_MS: '5000',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -63,6 +69,9 @@ describe('loadConfig', () => {
       retentionMaxItems: 5000,
       rateLimitPerSecond: 10,
       rateLimitBurst: 20,
+      policyFile: '/etc/ncp-hub/policy.json',
+      workers: 'off',
+      followUpLockMs: 5000,
     });
   });
 
@@ -82,6 +91,7 @@ describe('loadConfig', () => {
       REDIS_PREFIX: 'has spaces',
       MAX_ENVELOPE_BYTES: '10',
       RATE_LIMIT_BURST: '0',
+      WORKERS: 'many',
     };
     let error: unknown;
     try {

@@ -50,10 +50,20 @@ export class ConversationService {
     private readonly registry: TrustRegistryHolder,
   ) {}
 
-  /** Creates a conversation from its signed `create` record, made by the caller's device. */
-  async create(actor: DeviceRef, signed: SignedMembershipRecord): Promise<MembershipChange> {
+  /**
+   * Creates a conversation from its signed `create` record, made by the caller's device. The
+   * conversation of an operational query is created only by the query service.
+   */
+  async create(
+    actor: DeviceRef,
+    signed: SignedMembershipRecord,
+    options: { operationalQuery?: boolean } = {},
+  ): Promise<MembershipChange> {
     const { record } = signed;
     if (record.op !== 'create') throw new HubError('MEMBERSHIP_INVALID', 'a conversation starts with a create record');
+    if ((record.basis.type === 'operational-query') !== (options.operationalQuery === true)) {
+      throw new HubError('MEMBERSHIP_INVALID', 'the conversation of an operational query is opened with query:open');
+    }
     const unknown = record.members.filter((member) => !this.registry.current.get(member.agency));
     if (unknown.length > 0) {
       throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${unknown.map((m) => m.agency).join(', ')}`);
@@ -140,6 +150,14 @@ export class ConversationService {
   private async records(conv: ConversationId): Promise<SignedMembershipRecord[]> {
     const raw = await this.redis.lrange(this.keys.conversationRecords(conv), 0, -1);
     return raw.map((value) => JSON.parse(value) as SignedMembershipRecord);
+  }
+
+  /** The query whose conversation this is, or null (also for an unknown conversation). */
+  async queryOf(conv: ConversationId): Promise<string | null> {
+    const basis = await this.redis.hget(this.keys.conversationMeta(conv), 'basis');
+    if (!basis) return null;
+    const parsed = JSON.parse(basis) as ConversationInfo['basis'];
+    return parsed.type === 'operational-query' ? parsed.query : null;
   }
 
   /** Whether the officer is a member now. */

@@ -18,6 +18,7 @@ import { isOriginAllowed } from '../http/origin.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
+import type { QueryService } from '../queries/query-service.js';
 import { handleEvent } from './handle-event.js';
 import {
   joinRooms,
@@ -25,6 +26,7 @@ import {
   type MessagingServices,
   registerMessagingHandlers,
 } from './register-messaging-handlers.js';
+import { QUERY_EVENTS, registerQueryHandlers } from './register-query-handlers.js';
 
 /** What the hub keeps on each authenticated socket. */
 export interface SocketData {
@@ -47,12 +49,13 @@ export interface SocketServerDependencies {
   metrics: HubMetrics;
   authenticator: Authenticator;
   messaging: MessagingServices;
+  queries: QueryService;
 }
 
 /** Largest Socket.IO frame accepted, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami, ...MESSAGING_EVENTS]);
+const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami, ...MESSAGING_EVENTS, ...QUERY_EVENTS]);
 
 /** A `connect_error` carrying `err.data = { code, message }`. */
 function connectError(error: HubError): Error {
@@ -136,6 +139,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     );
 
     registerMessagingHandlers(io, socket, deps.messaging, logger);
+    registerQueryHandlers(io, socket, deps.queries, logger);
 
     socket.emit(EVENTS.sessionWelcome, {
       protocol: PROTOCOL_VERSION,

@@ -10,6 +10,7 @@ import {
   directoryAgenciesSchema,
   directoryDevicesSchema,
   directoryPublishSchema,
+  type Envelope,
   EVENTS,
   HubError,
   messageSendSchema,
@@ -23,7 +24,7 @@ import type { MessageService } from '../messaging/message-service.js';
 import type { RateLimiter } from '../messaging/rate-limiter.js';
 import type { HubServer, HubSocket } from './create-socket-server.js';
 import { handleEvent } from './handle-event.js';
-import { conversationRoom, officerRoom } from './rooms.js';
+import { conversationRoom, officerRoom, roleRoom } from './rooms.js';
 
 /** The services behind the messaging events. */
 export interface MessagingServices {
@@ -31,6 +32,8 @@ export interface MessagingServices {
   conversations: ConversationService;
   messages: MessageService;
   rateLimiter: RateLimiter;
+  /** Told of every new message, to notice a query's answer. */
+  onMessageStored?: (envelope: Envelope) => Promise<void>;
 }
 
 /** Client events handled here, for the unknown-event check. */
@@ -56,7 +59,7 @@ function deviceOf(socket: HubSocket): DeviceRef {
 }
 
 /** The device of this connection, which must have published its attestation. */
-function publishedDeviceOf(socket: HubSocket): DeviceRef {
+export function publishedDeviceOf(socket: HubSocket): DeviceRef {
   const device = deviceOf(socket);
   if (!socket.data.published) {
     throw new HubError('DEVICE_NOT_PUBLISHED', 'publish this device (directory:publish) first');
@@ -69,7 +72,8 @@ function publishedDeviceOf(socket: HubSocket): DeviceRef {
  * whether its attestation is published. Called once per connection.
  */
 export async function joinRooms(socket: HubSocket, services: MessagingServices): Promise<void> {
-  const { device } = socket.data;
+  const { device, identity } = socket.data;
+  socket.join(identity.roles.map((role) => roleRoom(identity.agency, role)));
   if (device === null) return;
   const ref = deviceOf(socket);
   const officer = officerAddress(ref);
@@ -192,7 +196,12 @@ export function registerMessagingHandlers(
         }
         rateLimiter.take(officerAddress(device));
         const { item, duplicate } = await messages.storeEnvelope(envelope);
-        if (!duplicate) socket.to(conversationRoom(item.conv)).emit(EVENTS.conversationItem, item);
+        if (!duplicate) {
+          socket.to(conversationRoom(item.conv)).emit(EVENTS.conversationItem, item);
+          services
+            .onMessageStored?.(envelope)
+            .catch((error: unknown) => logger.error({ err: error, conv: item.conv }, 'noting a stored message failed'));
+        }
         return { cursor: item.cursor, duplicate };
       },
       logger,

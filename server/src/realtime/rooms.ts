@@ -1,6 +1,8 @@
-import type { ConversationId, OfficerAddress } from '@ncp-hub/client-sdk/protocol';
+import type { ConversationId, OfficerAddress, Role } from '@ncp-hub/client-sdk/protocol';
 
 /** Socket.IO room of every device socket of one officer. */
 export const officerRoom = (officer: OfficerAddress) => `officer:${officer}`;
 /** Socket.IO room of every device socket of a conversation's members. */
 export const conversationRoom = (conv: ConversationId) => `conv:${conv}`;
+/** Socket.IO room of every socket of an agency's users with a role. */
+export const roleRoom = (agency: string, role: Role) => `role:${agency}:${role}`;

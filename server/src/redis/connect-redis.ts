@@ -25,6 +25,18 @@ export function connectRedis(url: string, connectionName: string): Redis {
   });
 }
 
+/**
+ * A connection for BullMQ (its queue and its workers): commands wait for Redis to come back
+ * instead of failing, as BullMQ requires.
+ */
+export function connectBullRedis(url: string, connectionName: string): Redis {
+  return new Redis(url, {
+    connectionName,
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+}
+
 function infoField(info: string, field: string): string | undefined {
   return info.match(new RegExp(`^${field}:(.*)$`, 'm'))?.[1]?.trim();
 }

@@ -25,6 +25,20 @@ export function redisKeys(prefix: string) {
     officerConversations: (officer: OfficerAddress) => `${prefix}officer:${officer}:convs`,
     /** hash conversation id -> cursor acknowledged by the device */
     deviceAcks: (device: DeviceAddress) => `${prefix}device:${device}:acked`,
+    /** hash: version, doc (the query record as JSON) */
+    query: (query: string) => `${prefix}{q:${query}}`,
+    /** list of timeline entries (JSON), oldest first */
+    queryTimeline: (query: string) => `${prefix}{q:${query}}:timeline`,
+    /** set of query ids whose requester or counterpart is of this agency */
+    agencyQueries: (agency: string) => `${prefix}queries:agency:${agency}`,
+    /** set of query ids an NCB is informed of */
+    ncbQueries: (agency: string) => `${prefix}queries:ncb:${agency}`,
+    /** set of query ids an NCB has not acknowledged yet */
+    ncbPending: (agency: string) => `${prefix}queries:ncb:${agency}:pending`,
+    /** set of query ids filed through a central authority */
+    authorityQueries: (agency: string) => `${prefix}queries:authority:${agency}`,
+    /** prefix of the BullMQ follow-up queue's keys */
+    bullPrefix: `${prefix}bull`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,79 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { ConversationService } from './conversations/conversation-service.js';
+import { DirectoryService } from './directory/directory-service.js';
+import { FollowUpQueue, startFollowUpWorker } from './followup/followup-queue.js';
+import type { TrustRegistryHolder } from './identity/trust-registry-holder.js';
+import type { Logger } from './logger.js';
+import { MessageService } from './messaging/message-service.js';
+import { RateLimiter } from './messaging/rate-limiter.js';
+import { loadPolicy } from './queries/policy.js';
+import { type QueryNotifier, QueryService } from './queries/query-service.js';
+import { QueryStore } from './queries/query-store.js';
+import type { MessagingServices } from './realtime/register-messaging-handlers.js';
+import { connectBullRedis } from './redis/connect-redis.js';
+import { redisKeys } from './redis/redis-keys.js';
+
+/** The hub's services over one Redis, shared by hub nodes and worker processes. */
+export interface HubServices {
+  messaging: MessagingServices;
+  queries: QueryService;
+  followUp: FollowUpQueue;
+  /** Starts a follow-up worker in this process. */
+  startWorker(): Worker;
+  close(): Promise<void>;
+}
+
+/** Builds the services; `notifier` reaches the sockets (a hub's Socket.IO server, or a headless one). */
+export async function createServices(
+  config: Config,
+  redisUrl: string,
+  redis: Redis,
+  registry: TrustRegistryHolder,
+  notifier: QueryNotifier,
+  logger: Logger,
+): Promise<HubServices> {
+  const policy = await loadPolicy(config.policyFile);
+  const keys = redisKeys(config.redisPrefix);
+  const directory = new DirectoryService(redis, keys, registry);
+  const conversations = new ConversationService(redis, keys, directory, registry);
+  const messages = new MessageService(redis, keys, config);
+  const bull = connectBullRedis(redisUrl, `${config.hubId}:followup`);
+  bull.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis (follow-up) error'));
+  const followUp = new FollowUpQueue(bull, keys.bullPrefix);
+  const queries = new QueryService(
+    new QueryStore(redis, keys),
+    keys,
+    registry,
+    conversations,
+    messages,
+    policy,
+    followUp,
+    notifier,
+  );
+  const workers: Worker[] = [];
+  return {
+    messaging: {
+      directory,
+      conversations,
+      messages,
+      rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+      onMessageStored: (envelope) => queries.noteMessage(envelope),
+    },
+    queries,
+    followUp,
+    startWorker() {
+      const worker = startFollowUpWorker(bull, keys.bullPrefix, queries, followUp, logger, {
+        lockDurationMs: config.followUpLockMs,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+      await followUp.close();
+      await bull.quit().catch(() => bull.disconnect());
+    },
+  };
+}
