@@ -69,7 +69,7 @@ async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
   }
 }
 
-async function resolveTrustRegistry(
+export async function resolveTrustRegistry(
   config: Config,
   logger: Logger,
 ): Promise<{ dir: string; development?: DevelopmentRegistry }> {

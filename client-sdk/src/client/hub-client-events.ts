@@ -7,6 +7,7 @@ import type {
   MessageId,
   OfficerAddress,
   OfficerRef,
+  QueryEvent,
   ReceiptType,
   SessionWelcome,
 } from '@ncp-hub/client-sdk/protocol';
@@ -82,6 +83,8 @@ export interface HubClientEvents extends TrustEvents {
     ghosts: OfficerAddress[];
     missing: OfficerAddress[];
   }) => void;
+  /** A notification, reminder, escalation or update of a query this officer takes part in (once per id). */
+  query: (event: QueryEvent) => void;
   /** A listener threw, or a background task failed. */
   error: (error: unknown) => void;
 }

@@ -13,16 +13,25 @@ import {
   deviceAddress,
   EVENTS,
   envelopeSchema,
+  type FormalRequestFiling,
+  GROUNDS,
+  type Ground,
   HubError,
   type HubErrorBody,
+  type Identity,
   type MembershipRecord,
   type MessageId,
   type OfficerAddress,
   type OfficerRef,
   officerAddress,
+  parseOfficerAddress,
+  type QueryEvent,
+  type QueryId,
+  type QueryView,
   type ServerToClientEvents,
   type SessionWelcome,
   signedReceiptSchema,
+  type TimelineEntry,
 } from '@ncp-hub/client-sdk/protocol';
 import { decodeDeviceAttestation } from '@ncp-hub/keys/attestation';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
@@ -117,7 +126,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   readonly #trust: TrustStore;
   readonly #received: ReceiveState;
   #socket: ClientSocket | undefined;
-  #identity: { agency: AgencyId; officer: string } | undefined;
+  #identity: Identity | undefined;
+  readonly #seenQueryEvents = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #conversations = new Map<ConversationId, { conversation: Conversation; recordCount: number }>();
   readonly #recipients = new Map<ConversationId, Recipients>();
@@ -184,7 +194,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   /** This device as a {@link DeviceRef}; known after {@link HubClient.connect}. */
   get device(): DeviceRef {
     if (!this.#identity) throw new HubError('DEVICE_REQUIRED', 'connect first');
-    return { ...this.#identity, device: this.#options.device };
+    return { agency: this.#identity.agency, officer: this.#identity.officer, device: this.#options.device };
   }
 
   /**
@@ -215,11 +225,12 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     socket.on(EVENTS.conversationUpdated, ({ conversation }) =>
       this.#enqueue(() => this.#adoptConversation(conversation)),
     );
+    socket.on(EVENTS.queryEvent, (event) => this.#onQueryEvent(event));
     socket.on('disconnect', (reason) => this.emit('disconnected', reason));
     return new Promise((resolve, reject) => {
       let first = true;
       socket.on(EVENTS.sessionWelcome, (welcome) => {
-        this.#identity = { agency: welcome.identity.agency, officer: welcome.identity.officer };
+        this.#identity = welcome.identity;
         this.#enqueue(async () => {
           await this.#syncAll();
           this.emit('ready', welcome);
@@ -378,6 +389,233 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     await this.#received.record(conv, deviceAddress(this.device), envelope.header.id, seq);
     const { cursor } = await this.#request(EVENTS.messageSend, { envelope });
     return { id: envelope.header.id, cursor };
+  }
+
+  /**
+   * Opens an operational query to an officer of another state, on one of the three grounds.
+   * The statement of the specific grounds is encrypted to the NCB desks (of both states) and
+   * to the counterpart; the question, the conversation's first message, to the counterpart.
+   * The hub tells the NCB and tracks the formal request that must follow.
+   *
+   * @example
+   * ```ts
+   * const { query } = await client.openQuery({
+   *   counterpart: { agency: 'PL-KGP', officer: 'k.nowak' },
+   *   caseReference: '12026100000000042',
+   *   ground: 'ABSCONDING_RISK',
+   *   statement: 'The suspect bought a one-way ticket Warsaw-Dubai for tonight.',
+   *   question: 'Is Ivan Horbenko registered at a hotel in Warsaw?',
+   * });
+   * ```
+   */
+  async openQuery(options: {
+    counterpart: OfficerRef;
+    caseReference: string;
+    ground: Ground;
+    statement: string;
+    question: string | MessageContent;
+  }): Promise<{ query: QueryView; conversation: Conversation }> {
+    if (!GROUNDS.includes(options.ground)) {
+      throw new HubError('QUERY_GROUND_INVALID', `the ground must be one of ${GROUNDS.join(', ')}`);
+    }
+    if (options.statement.trim() === '') {
+      throw new HubError('QUERY_STATEMENT_REQUIRED', 'the statement of the specific grounds is empty');
+    }
+    const self = this.device;
+    const counterpart = { agency: options.counterpart.agency, officer: options.counterpart.officer };
+    const conv = toBase64url(randomBytes(16));
+    const record: MembershipRecord = {
+      v: 1,
+      conv,
+      seq: 1,
+      prev: null,
+      op: 'create',
+      kind: 'direct',
+      basis: {
+        type: 'operational-query',
+        query: toBase64url(randomBytes(16)),
+        ground: options.ground,
+        caseReference: options.caseReference,
+      },
+      members: [{ agency: self.agency, officer: self.officer }, counterpart],
+      by: self,
+      ts: Date.now(),
+    };
+    const conversation: Conversation = {
+      id: conv,
+      kind: 'direct',
+      basis: record.basis,
+      members: record.members,
+    };
+    const questionRecipients = await this.#recipientsOf(conversation);
+    const statementRecipients = [...questionRecipients, ...(await this.#ncbDevicesFor(counterpart.agency))];
+    const seal = (
+      kind: 'query-question' | 'query-statement',
+      content: MessageContent,
+      recipients: typeof questionRecipients,
+    ) =>
+      sealEnvelope({
+        header: { id: toBase64url(randomBytes(16)), conv, from: self, ts: Date.now(), seq: 1, kind },
+        content,
+        recipients: uniqueRecipients(recipients),
+        signingSecretKey: this.#keys.signing.secretKey,
+      });
+    const question = await seal(
+      'query-question',
+      typeof options.question === 'string' ? { v: 1, type: 'text', text: options.question } : options.question,
+      questionRecipients,
+    );
+    const statement = await seal(
+      'query-statement',
+      { v: 1, type: 'text', text: options.statement },
+      statementRecipients,
+    );
+    await this.#options.store.set(`seq:${conv}`, 1);
+    await this.#received.record(conv, deviceAddress(self), question.header.id, 1);
+    const answer = await this.#request(EVENTS.queryOpen, {
+      conversation: await signMembershipRecord(record, this.#keys.signing.secretKey),
+      statement,
+      question,
+    });
+    const verified = await this.#enqueue(() => this.#adoptConversation(answer.conversation));
+    if (!verified)
+      throw new HubError('MEMBERSHIP_INVALID', 'the hub answered with a conversation that does not verify');
+    return { query: answer.query, conversation: verified };
+  }
+
+  /**
+   * Decrypts a query's statement of the specific grounds (for the NCB desks and the
+   * counterpart), after checking that the requesting officer's attested device signed it.
+   *
+   * @example
+   * ```ts
+   * client.on('query', async (event) => {
+   *   if (event.type === 'notification') console.log(await client.readStatement(event.query));
+   * });
+   * ```
+   */
+  async readStatement(query: QueryView): Promise<MessageContent> {
+    const { header } = query.statement;
+    if (
+      header.kind !== 'query-statement' ||
+      header.conv !== query.conversation ||
+      officerAddress(header.from) !== officerAddress(query.requester)
+    ) {
+      throw new CryptoCheckError('SENDER_UNKNOWN');
+    }
+    const sender = await this.#senderKey(header.from);
+    if (!('key' in sender)) throw new CryptoCheckError(sender.reason);
+    return openEnvelope({
+      envelope: query.statement,
+      recipient: { address: deviceAddress(this.device), encryption: this.#keys.encryption },
+      senderSigningKey: sender.key,
+    });
+  }
+
+  /**
+   * Acknowledges a query's notification (an NCB desk of the requesting state).
+   *
+   * @example
+   * ```ts
+   * await ncbDesk.acknowledgeQuery(event.query.id);
+   * ```
+   */
+  async acknowledgeQuery(query: QueryId): Promise<QueryView> {
+    return (await this.#request(EVENTS.queryAcknowledge, { query })).query;
+  }
+
+  /**
+   * Registers the formal request that followed the query (the requesting officer): pending
+   * reminders stop.
+   *
+   * @example
+   * ```ts
+   * await client.registerFormalRequest(query.id, {
+   *   reference: 'MLA/2026/0042', instrument: 'MLA_REQUEST', centralAuthority: 'UA-PGO', date: '2026-11-30',
+   * });
+   * ```
+   */
+  async registerFormalRequest(query: QueryId, filing: FormalRequestFiling): Promise<QueryView> {
+    return (await this.#request(EVENTS.queryFile, { query, filing })).query;
+  }
+
+  /**
+   * Confirms receipt of a formal request (a user of the central authority it went through).
+   *
+   * @example
+   * ```ts
+   * await centralAuthority.confirmFormalRequest(query.id);
+   * ```
+   */
+  async confirmFormalRequest(query: QueryId): Promise<QueryView> {
+    return (await this.#request(EVENTS.queryConfirm, { query })).query;
+  }
+
+  /**
+   * Withdraws a query, with a reason, before the counterpart has answered.
+   *
+   * @example
+   * ```ts
+   * await client.withdrawQuery(query.id, 'Suspect arrested in Ukraine');
+   * ```
+   */
+  async withdrawQuery(query: QueryId, reason: string): Promise<QueryView> {
+    return (await this.#request(EVENTS.queryWithdraw, { query, reason })).query;
+  }
+
+  /**
+   * One query with its timeline (`QUERY_NOT_FOUND` when the caller may not see it).
+   *
+   * @example
+   * ```ts
+   * const { query, timeline } = await client.getQuery(id);
+   * ```
+   */
+  getQuery(query: QueryId): Promise<{ query: QueryView; timeline: TimelineEntry[] }> {
+    return this.#request(EVENTS.queryGet, { query });
+  }
+
+  /**
+   * The notifications an NCB desk has not acknowledged yet (also delivered as `query` events
+   * on every connection).
+   *
+   * @example
+   * ```ts
+   * const waiting = await ncbDesk.pendingQueries();
+   * ```
+   */
+  async pendingQueries(): Promise<QueryEvent[]> {
+    return (await this.#request(EVENTS.queryPending, {})).events;
+  }
+
+  #onQueryEvent(event: QueryEvent): void {
+    if (this.#seenQueryEvents.has(event.id)) return;
+    this.#seenQueryEvents.add(event.id);
+    if (this.#seenQueryEvents.size > 10_000) this.#seenQueryEvents.clear();
+    this.emit('query', event);
+  }
+
+  /** The devices of the NCB desks of this officer's state and of the counterpart's. */
+  async #ncbDevicesFor(
+    counterpartAgency: AgencyId,
+  ): Promise<Array<{ address: DeviceAddress; encryptionKey: Uint8Array }>> {
+    const { agencies } = await this.#request(EVENTS.directoryAgencies, {});
+    const counterpartCountry = agencies.find((agency) => agency.id === counterpartAgency)?.country;
+    const countries = new Set([this.#identity?.country, counterpartCountry]);
+    const ncbs = agencies.filter((agency) => agency.kind === 'ncb' && countries.has(agency.country));
+    const devices: Array<{ address: DeviceAddress; encryptionKey: Uint8Array }> = [];
+    for (const ncb of ncbs) {
+      const { devices: byOfficer } = await this.#request(EVENTS.directoryDevices, { agency: ncb.id });
+      for (const [officer, attestations] of Object.entries(byOfficer)) {
+        const ref = parseOfficerAddress(officer as OfficerAddress);
+        for (const jws of attestations) {
+          const attested = await this.#trust.verifyDevice(jws, ref).catch(() => undefined);
+          if (attested)
+            devices.push({ address: deviceAddress(attested), encryptionKey: fromBase64url(attested.encryptionKey) });
+        }
+      }
+    }
+    return devices;
   }
 
   /**
@@ -759,6 +997,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     for (const [conv, ids] of receipts) await this.#sendReceipt(conv, 'delivered', ids);
     for (const [conv, cursor] of acks) await this.#request(EVENTS.conversationAck, { conv, cursor });
   }
+}
+
+function uniqueRecipients<T extends { address: DeviceAddress }>(recipients: T[]): T[] {
+  return [...new Map(recipients.map((recipient) => [recipient.address, recipient])).values()];
 }
 
 function uniqueOfficers(officers: OfficerRef[]): OfficerRef[] {

@@ -1,16 +1,10 @@
 import type { Identity, QueryView, TimelineEntry } from '@ncp-hub/client-sdk/protocol';
 import type { Redis, Result } from 'ioredis';
 import type { RedisKeys } from '../redis/redis-keys.js';
+import type { FollowUpTimings } from './policy.js';
 
 /** The follow-up times resolved from the policy when the query was opened. */
-export interface QueryFollowUp {
-  formalRequestDeadlineMs: number;
-  reminderOffsetsMs: number[];
-  ncbAckDeadlineMs: number;
-  ncbResendEveryMs: number;
-  escalationEveryMs: number;
-  informRequestedStateNcb: boolean;
-}
+export type QueryFollowUp = FollowUpTimings;
 
 /** What the hub stores of a query: the view, the follow-up it runs on, and the steps done. */
 export interface QueryRecord {

@@ -12,7 +12,7 @@ import {
 } from '@ncp-hub/client-sdk/protocol';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
 import type { Authenticator } from '../identity/authenticate.js';
@@ -57,6 +57,18 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 
 const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami, ...MESSAGING_EVENTS, ...QUERY_EVENTS]);
 
+/**
+ * The Socket.IO adapter that makes every hub node (and worker process) on the same Redis and
+ * prefix one hub: a room emitted to on one node reaches its sockets on all.
+ */
+export function clusterAdapter(redis: Redis, prefix: string): ServerOptions['adapter'] {
+  return createAdapter(redis, {
+    streamName: `${prefix}socket.io`,
+    channelPrefix: `${prefix}socket.io`,
+    onlyPlaintext: true,
+  });
+}
+
 /** A `connect_error` carrying `err.data = { code, message }`. */
 function connectError(error: HubError): Error {
   return Object.assign(new Error(error.message), { data: error.toBody() });
@@ -72,12 +84,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     maxHttpBufferSize: MAX_FRAME_BYTES,
     cors: { origin: config.allowedOrigins },
     serveClient: false,
-    // Every hub node on the same Redis shares rooms: any node can serve any officer.
-    adapter: createAdapter(deps.redis, {
-      streamName: `${config.redisPrefix}socket.io`,
-      channelPrefix: `${config.redisPrefix}socket.io`,
-      onlyPlaintext: true,
-    }),
+    adapter: clusterAdapter(deps.redis, config.redisPrefix),
   });
 
   io.use(async (socket, next) => {
