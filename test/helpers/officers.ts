@@ -1,5 +1,6 @@
 import type { KeyStore } from '@ncp-hub/client-sdk';
 import { HubClient, type HubClientEvents, MemoryKeyStore } from '@ncp-hub/client-sdk';
+import type { Role } from '@ncp-hub/client-sdk/protocol';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
 import { type TestAgency, tokenFor } from './agencies.js';
 import { waitFor } from './wait-for.js';
@@ -22,6 +23,7 @@ const RECORDED_EVENTS: Array<keyof HubClientEvents> = [
   'agencyKeysChanged',
   'deviceAdded',
   'deviceRejected',
+  'query',
   'error',
 ];
 
@@ -35,6 +37,8 @@ export interface DeviceOptions {
   unpublished?: boolean;
   /** See HubClientOptions.directoryRefreshMs. */
   directoryRefreshMs?: number;
+  /** Roles in the officer's token (default: the agency kind's usual role). */
+  roles?: Role[];
 }
 
 /**
@@ -50,7 +54,7 @@ export async function connectDevice(
   const device = options.device ?? 'device-1';
   const client = await HubClient.create({
     url,
-    token: () => tokenFor(agency, { officer }),
+    token: () => tokenFor(agency, { officer, ...(options.roles ? { roles: options.roles } : {}) }),
     device,
     store: options.store ?? new MemoryKeyStore(),
     ...(options.pin

@@ -10,6 +10,7 @@ import {
   type DeviceAddress,
   type DeviceId,
   type DeviceRef,
+  type DirectoryAgency,
   deviceAddress,
   EVENTS,
   envelopeSchema,
@@ -447,8 +448,20 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
       basis: record.basis,
       members: record.members,
     };
+    const { agencies } = await this.#request(EVENTS.directoryAgencies, {});
+    const counterpartAgency = agencies.find((agency) => agency.id === counterpart.agency);
+    if (!counterpartAgency) throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${counterpart.agency}`);
+    if (counterpartAgency.country === this.#identity?.country) {
+      throw new HubError('QUERY_SAME_STATE', 'a direct query goes to an agency of another state');
+    }
     const questionRecipients = await this.#recipientsOf(conversation);
-    const statementRecipients = [...questionRecipients, ...(await this.#ncbDevicesFor(counterpart.agency))];
+    if (!questionRecipients.some((recipient) => recipient.address.startsWith(`${officerAddress(counterpart)}/`))) {
+      throw new HubError('DEVICE_NOT_PUBLISHED', 'the counterpart has no attested device to encrypt the question to');
+    }
+    const statementRecipients = [
+      ...questionRecipients,
+      ...(await this.#ncbDevicesOf(agencies, counterpartAgency.country)),
+    ];
     const seal = (
       kind: 'query-question' | 'query-statement',
       content: MessageContent,
@@ -596,11 +609,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /** The devices of the NCB desks of this officer's state and of the counterpart's. */
-  async #ncbDevicesFor(
-    counterpartAgency: AgencyId,
+  async #ncbDevicesOf(
+    agencies: DirectoryAgency[],
+    counterpartCountry: string,
   ): Promise<Array<{ address: DeviceAddress; encryptionKey: Uint8Array }>> {
-    const { agencies } = await this.#request(EVENTS.directoryAgencies, {});
-    const counterpartCountry = agencies.find((agency) => agency.id === counterpartAgency)?.country;
     const countries = new Set([this.#identity?.country, counterpartCountry]);
     const ncbs = agencies.filter((agency) => agency.kind === 'ncb' && countries.has(agency.country));
     const devices: Array<{ address: DeviceAddress; encryptionKey: Uint8Array }> = [];
