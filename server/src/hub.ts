@@ -141,8 +141,6 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       return { ready: checks.redis && checks.registry, checks };
     };
 
-    const app = createHttpApp({ config, logger, metrics, authenticator, readiness });
-    const httpServer = createServer(app);
     let io: HubServer | undefined;
     const services = await createServices(
       config,
@@ -154,6 +152,8 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     );
     cleanups.push(() => services.close());
     if (config.workers === 'embedded') services.startWorker();
+    const app = createHttpApp({ config, logger, metrics, authenticator, readiness, queries: services.queries });
+    const httpServer = createServer(app);
     io = createSocketServer(httpServer, {
       config,
       redis,

@@ -252,6 +252,43 @@ describe('an operational query, with the default policy', () => {
   });
 });
 
+describe('the query list and detail over HTTP', () => {
+  it('shows each user the queries they may see, filtered by state and overdue, and 404s the rest', async () => {
+    const desk = await ncbDesk();
+    const { ua, pl } = await officers();
+    const { query } = await openQuery(ua);
+    const { query: other } = await openQuery(ua, { caseReference: 'SECOND-1' });
+    await ua.withdrawQuery(other.id, 'duplicate');
+
+    const mine = await ua.listQueries();
+    expect(mine.map((q) => q.id)).toEqual(expect.arrayContaining([query.id, other.id]));
+    expect((await ua.listQueries({ status: 'WITHDRAWN' })).map((q) => q.id)).toContain(other.id);
+    expect((await ua.listQueries({ status: 'OPEN' })).map((q) => q.id)).not.toContain(other.id);
+    expect((await ua.listQueries({ overdue: true })).map((q) => q.id)).not.toContain(query.id);
+    expect((await pl.listQueries()).map((q) => q.id)).toContain(query.id);
+    expect((await desk.listQueries({ status: 'OPEN' })).map((q) => q.id)).toContain(query.id);
+    const outsider = await connectDevice(hub.url, hub.agencies['PL-PK'], `outsider.http.${run}`);
+    expect((await outsider.listQueries()).map((q) => q.id)).not.toContain(query.id);
+
+    const token = await tokenFor(hub.agencies['UA-NPU'], { officer: names.ua });
+    const detail = await fetch(`${hub.url}/v1/queries/${query.id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(detail.status).toBe(200);
+    const body = (await detail.json()) as { query: { id: string }; timeline: Array<{ event: string }> };
+    expect(body.query.id).toBe(query.id);
+    expect(body.timeline[0]?.event).toBe('OPENED');
+
+    const outsiderToken = await tokenFor(hub.agencies['PL-PK'], { officer: 'someone' });
+    const hidden = await fetch(`${hub.url}/v1/queries/${query.id}`, {
+      headers: { authorization: `Bearer ${outsiderToken}` },
+    });
+    expect(hidden.status).toBe(404);
+    expect(((await hidden.json()) as { error: { code: string } }).error.code).toBe('QUERY_NOT_FOUND');
+    const bad = await fetch(`${hub.url}/v1/queries?status=SLEEPING`, { headers: { authorization: `Bearer ${token}` } });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${hub.url}/v1/queries`)).status).toBe(401);
+  });
+});
+
 describe('the follow-up, with a policy in seconds', () => {
   let fast: TestHub;
   beforeAll(async () => {

@@ -28,6 +28,7 @@ import {
   parseOfficerAddress,
   type QueryEvent,
   type QueryId,
+  type QueryListFilter,
   type QueryView,
   type ServerToClientEvents,
   type SessionWelcome,
@@ -586,6 +587,30 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    */
   getQuery(query: QueryId): Promise<{ query: QueryView; timeline: TimelineEntry[] }> {
     return this.#request(EVENTS.queryGet, { query });
+  }
+
+  /**
+   * The queries this user may see (own agency's; an NCB desk also its state's; a central
+   * authority those filed through it), newest first, over the hub's HTTP API.
+   *
+   * @example
+   * ```ts
+   * const overdue = await supervisor.listQueries({ status: 'OPEN', overdue: true });
+   * ```
+   */
+  async listQueries(filter: QueryListFilter = {}): Promise<QueryView[]> {
+    const params = new URLSearchParams();
+    if (filter.status) params.set('status', filter.status);
+    if (filter.overdue !== undefined) params.set('overdue', String(filter.overdue));
+    const { token } = this.#options;
+    const response = await fetch(`${this.#options.url.replace(/\/$/, '')}/v1/queries?${params}`, {
+      headers: { authorization: `Bearer ${typeof token === 'function' ? await token() : token}` },
+    });
+    const body = (await response.json()) as { queries?: QueryView[]; error?: HubErrorBody };
+    if (!response.ok || !body.queries) {
+      throw new HubError(body.error?.code ?? 'INTERNAL', body.error?.message ?? `HTTP ${response.status}`);
+    }
+    return body.queries;
   }
 
   /**

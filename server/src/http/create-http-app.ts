@@ -1,11 +1,13 @@
-import { HubError, type Identity } from '@ncp-hub/client-sdk/protocol';
+import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/client-sdk/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
+import type { QueryService } from '../queries/query-service.js';
 import { HTTP_STATUS_BY_CODE } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
 
@@ -21,7 +23,19 @@ export interface HttpAppDependencies {
   metrics: HubMetrics;
   authenticator: Authenticator;
   readiness: () => Promise<Readiness>;
+  queries: QueryService;
 }
+
+/** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
+const queryListQuerySchema = z
+  .strictObject({
+    status: z.enum(QUERY_STATUSES).optional(),
+    overdue: z.enum(['true', 'false']).optional(),
+  })
+  .transform(({ status, overdue }) => ({
+    ...(status ? { status } : {}),
+    ...(overdue ? { overdue: overdue === 'true' } : {}),
+  }));
 
 /** Largest JSON body accepted. */
 export const HTTP_BODY_LIMIT = '64kb';
@@ -84,6 +98,20 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   app.get('/v1/whoami', requireIdentity, (_req, res) => {
     res.json({ identity: res.locals.identity as Identity });
+  });
+
+  app.get('/v1/queries', requireIdentity, async (req, res) => {
+    const parsed = queryListQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HubError('BAD_REQUEST', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`);
+    }
+    res.json({ queries: await deps.queries.list(res.locals.identity as Identity, parsed.data) });
+  });
+
+  app.get('/v1/queries/:id', requireIdentity, async (req, res) => {
+    if (!queryIdSchema.safeParse(req.params.id).success) throw new HubError('QUERY_NOT_FOUND', 'no such query');
+    res.json(await deps.queries.get(res.locals.identity as Identity, req.params.id as string));
   });
 
   app.use((_req, res) => {
