@@ -58,6 +58,7 @@ const environmentSchema = z.object({
   POLICY_FILE: z.string().min(1).optional(),
   WORKERS: z.enum(['embedded', 'off']).default('embedded'),
   FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  FOLLOWUP_FAULT: z.enum(['crash-before-reminder', 'crash-after-reminder']).optional(),
 });
 
 function safeProtocol(value: string): string {
@@ -107,6 +108,11 @@ export interface Config {
   workers: 'embedded' | 'off';
   /** How long a follow-up job stays locked to its worker before another may take it over. */
   followUpLockMs: number;
+  /**
+   * Fault injection for the fault tests only: the process dies before, or right after, recording
+   * its first reminder, without finishing the job. Refused in production.
+   */
+  followUpFault: 'crash-before-reminder' | 'crash-after-reminder' | undefined;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -132,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
+  if (e.FOLLOWUP_FAULT && e.NODE_ENV === 'production') {
+    throw new ConfigError(['FOLLOWUP_FAULT: fault injection is for tests, never with NODE_ENV=production']);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -153,5 +162,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyFile: e.POLICY_FILE === undefined ? undefined : resolve(e.POLICY_FILE),
     workers: e.WORKERS,
     followUpLockMs: e.FOLLOWUP_LOCK_MS,
+    followUpFault: e.FOLLOWUP_FAULT,
   };
 }

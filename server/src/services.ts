@@ -66,6 +66,7 @@ export async function createServices(
     startWorker() {
       const worker = startFollowUpWorker(bull, keys.bullPrefix, queries, followUp, logger, {
         lockDurationMs: config.followUpLockMs,
+        fault: config.followUpFault,
       });
       workers.push(worker);
       return worker;

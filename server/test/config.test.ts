@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       policyFile: undefined,
       workers: 'embedded',
       followUpLockMs: 30_000,
+      followUpFault: undefined,
     });
   });
 
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
       policyFile: '/etc/ncp-hub/policy.json',
       workers: 'off',
       followUpLockMs: 5000,
+      followUpFault: undefined,
     });
   });
 
@@ -103,6 +105,11 @@ describe('loadConfig', () => {
     const problems = (error as ConfigError).problems;
     expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(Object.keys(bad).sort());
     expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('refuses fault injection in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', FOLLOWUP_FAULT: 'crash-after-reminder' })).toThrow(/FOLLOWUP_FAULT/);
+    expect(loadConfig({ FOLLOWUP_FAULT: 'crash-after-reminder' }).followUpFault).toBe('crash-after-reminder');
   });
 
   it('refuses an origin with a path', () => {

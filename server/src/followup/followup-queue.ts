@@ -105,6 +105,8 @@ export interface FollowUpWorkerOptions {
   concurrency?: number;
   /** How long a job is locked to its worker before another may take it over. @defaultValue 30000 */
   lockDurationMs?: number;
+  /** Fault injection for the fault tests (see Config.followUpFault). */
+  fault?: 'crash-before-reminder' | 'crash-after-reminder' | undefined;
 }
 
 /**
@@ -140,7 +142,10 @@ export function startFollowUpWorker(
         case 'ncb-ack-due':
           return queries.ncbAckDue(data.query);
         case 'reminder':
-          return queries.remind(data.query, data.index);
+          if (options.fault === 'crash-before-reminder') process.exit(86);
+          await queries.remind(data.query, data.index);
+          if (options.fault === 'crash-after-reminder') process.exit(86);
+          return;
         case 'overdue': {
           const again = await queries.formalRequestOverdue(data.query, data.escalation);
           const record = again ? await queries.followUpOf(data.query) : undefined;
