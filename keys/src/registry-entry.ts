@@ -54,25 +54,32 @@ const common = {
   kind: agencyKindSchema,
 };
 
+const agencyUrl = z
+  .url()
+  .refine((uri) => isAcceptableAgencyUrl(uri), 'must be https (http only for 127.0.0.1, [::1] or localhost)');
+
 /**
  * One file of the trust registry: an agency and its public keys, either inline (`jwks`) or
- * fetched from the agency (`jwksUri`, https; http only for loopback addresses).
+ * fetched from the agency (`jwksUri`, https; http only for loopback addresses). An NCB may
+ * name a `webhook`: its own system, to which the hub also POSTs query notifications.
  */
 export const registryEntrySchema = z
   .strictObject({
     ...common,
     jwks: jwksSchema.optional(),
-    jwksUri: z
-      .url()
-      .refine((uri) => isAcceptableJwksUri(uri), 'must be https (http only for 127.0.0.1, [::1] or localhost)')
-      .optional(),
+    jwksUri: agencyUrl.optional(),
+    webhook: agencyUrl.optional(),
   })
   .refine((entry) => (entry.jwks === undefined) !== (entry.jwksUri === undefined), {
     message: 'exactly one of "jwks" and "jwksUri" is required',
+  })
+  .refine((entry) => entry.webhook === undefined || entry.kind === 'ncb', {
+    message: 'only an agency of kind "ncb" may name a webhook',
+    path: ['webhook'],
   });
 export type RegistryEntry = z.infer<typeof registryEntrySchema>;
 
-function isAcceptableJwksUri(uri: string): boolean {
+function isAcceptableAgencyUrl(uri: string): boolean {
   const url = new URL(uri);
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);

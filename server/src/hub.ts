@@ -152,7 +152,15 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     );
     cleanups.push(() => services.close());
     if (config.workers === 'embedded') services.startWorker();
-    const app = createHttpApp({ config, logger, metrics, authenticator, readiness, queries: services.queries });
+    const app = createHttpApp({
+      config,
+      logger,
+      metrics,
+      authenticator,
+      readiness,
+      queries: services.queries,
+      hubPublicJwk: services.hubKey.publicJwk,
+    });
     const httpServer = createServer(app);
     io = createSocketServer(httpServer, {
       config,

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { DirectoryService } from './directory/directory-service.js';
 import { FollowUpQueue, startFollowUpWorker } from './followup/followup-queue.js';
+import { type HubKey, loadOrCreateHubKey } from './identity/hub-key.js';
 import type { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import type { Logger } from './logger.js';
 import { MessageService } from './messaging/message-service.js';
@@ -18,6 +19,8 @@ import { redisKeys } from './redis/redis-keys.js';
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
 export interface HubServices {
   messaging: MessagingServices;
+  /** The hub's own signing key (webhook notifications). */
+  hubKey: HubKey;
   queries: QueryService;
   followUp: FollowUpQueue;
   /** Starts a follow-up worker in this process. */
@@ -35,6 +38,7 @@ export async function createServices(
   logger: Logger,
 ): Promise<HubServices> {
   const policy = await loadPolicy(config.policyFile);
+  const hubKey = await loadOrCreateHubKey(config.dataDir);
   const keys = redisKeys(config.redisPrefix);
   const directory = new DirectoryService(redis, keys, registry);
   const conversations = new ConversationService(redis, keys, directory, registry);
@@ -61,12 +65,14 @@ export async function createServices(
       rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
       onMessageStored: (envelope) => queries.noteMessage(envelope),
     },
+    hubKey,
     queries,
     followUp,
     startWorker() {
       const worker = startFollowUpWorker(bull, keys.bullPrefix, queries, followUp, logger, {
         lockDurationMs: config.followUpLockMs,
         fault: config.followUpFault,
+        hubKey,
       });
       workers.push(worker);
       return worker;

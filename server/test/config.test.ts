@@ -108,7 +108,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses fault injection in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', FOLLOWUP_FAULT: 'crash-after-reminder' })).toThrow(/FOLLOWUP_FAULT/);
+    expect(() => loadConfig({ NODE_ENV: 'production', FOLLOWUP_FAULT: 'crash-after-reminder' })).toThrow(
+      /FOLLOWUP_FAULT/,
+    );
     expect(loadConfig({ FOLLOWUP_FAULT: 'crash-after-reminder' }).followUpFault).toBe('crash-after-reminder');
   });
 

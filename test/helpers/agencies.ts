@@ -22,6 +22,7 @@ export const TEST_AGENCY_SPECS = [
   { id: 'UA-NPU', name: 'National Police of Ukraine', country: 'UA', kind: 'police', alg: 'EdDSA' },
   { id: 'PL-KGP', name: 'Polish National Police', country: 'PL', kind: 'police', alg: 'ES256' },
   { id: 'NCB-UA', name: 'Interpol NCB Kyiv', country: 'UA', kind: 'ncb', alg: 'EdDSA' },
+  { id: 'NCB-PL', name: 'Interpol NCB Warsaw', country: 'PL', kind: 'ncb', alg: 'ES256' },
   { id: 'UA-PGO', name: "Prosecutor General's Office", country: 'UA', kind: 'central-authority', alg: 'EdDSA' },
   { id: 'PL-PK', name: 'National Public Prosecutor', country: 'PL', kind: 'prosecutor', alg: 'ES256' },
 ] as const satisfies ReadonlyArray<{ kind: AgencyKind; alg: AllowedJwtAlgorithm } & Record<string, string>>;

@@ -2,8 +2,16 @@
  * Operational queries end to end: the legal rules at opening, the NCB notification, both
  * tracks through real Socket.IO clients, a real Redis and real BullMQ workers.
  */
+
+import { once } from 'node:events';
+import { rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { HubClient } from '@ncp-hub/client-sdk';
 import { EVENTS, type QueryEvent, type TimelineEvent } from '@ncp-hub/client-sdk/protocol';
+import { readRegistryEntry, writeRegistryEntry } from '@ncp-hub/keys';
+import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { makeTempDir, startTestHub, type TestHub } from '../helpers/hub.js';
@@ -286,6 +294,91 @@ describe('the query list and detail over HTTP', () => {
     const bad = await fetch(`${hub.url}/v1/queries?status=SLEEPING`, { headers: { authorization: `Bearer ${token}` } });
     expect(bad.status).toBe(400);
     expect((await fetch(`${hub.url}/v1/queries`)).status).toBe(401);
+  });
+});
+
+describe("a policy that informs the requested state's NCB too", () => {
+  it("notifies both NCBs, both can read the grounds, only the requesting state's acknowledges", async () => {
+    const dir = await makeTempDir();
+    const file = join(dir, 'policy.json');
+    await writeFile(file, JSON.stringify({ informRequestedStateNcb: true }));
+    const both = await startTestHub({ POLICY_FILE: file });
+    try {
+      const uaDesk = await connectDevice(both.url, both.agencies['NCB-UA'], `ncb.ua.${run}`, { roles: ['ncb'] });
+      const plDesk = await connectDevice(both.url, both.agencies['NCB-PL'], `ncb.pl.${run}`, { roles: ['ncb'] });
+      const { ua } = await officers(both);
+      const { query } = await openQuery(ua);
+      expect(query.ncb).toMatchObject({ agency: 'NCB-UA', alsoInformed: ['NCB-PL'] });
+      for (const desk of [uaDesk, plDesk]) {
+        await waitFor(() => recorded(desk, 'query').some((e) => e.type === 'notification' && e.query.id === query.id));
+        expect((await desk.readStatement(query)).type).toBe('text');
+      }
+      await expect(plDesk.acknowledgeQuery(query.id)).rejects.toMatchObject({ code: 'QUERY_TRANSITION_INVALID' });
+      expect((await uaDesk.acknowledgeQuery(query.id)).ncb.state).toBe('ACKNOWLEDGED');
+    } finally {
+      await closeAllClients();
+      await both.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("an NCB's own system", () => {
+  it('receives the notification by webhook, signed by the hub, retried until accepted, with an idempotency key', async () => {
+    const received: Array<{ body: string; headers: Record<string, string | string[] | undefined> }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        received.push({ body, headers: req.headers });
+        res.statusCode = received.length === 1 ? 503 : 202; // the first delivery fails
+        res.end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/interpol/notifications`;
+    try {
+      const entry = await readRegistryEntry(hub.registryDir, 'NCB-UA');
+      await writeRegistryEntry(hub.registryDir, { ...entry, webhook });
+      expect(await hub.hub.registry.reload()).toBe(true);
+      const { ua } = await officers();
+      const { query } = await openQuery(ua);
+
+      await waitFor(() => received.length >= 2, 15_000);
+      const [first, second] = received as [(typeof received)[0], (typeof received)[0]];
+      expect(second.headers['content-type']).toBe('application/jose');
+      expect(second.headers['idempotency-key']).toBe(`notification.${query.id}`);
+      expect(first.headers['idempotency-key']).toBe(second.headers['idempotency-key']);
+
+      const hubKeys = (await (await fetch(`${hub.url}/v1/hub-keys`)).json()) as { keys: JWK[] };
+      const { payload, protectedHeader } = await compactVerify(second.body, createLocalJWKSet(hubKeys as never), {
+        algorithms: ['EdDSA'],
+      });
+      expect(protectedHeader.typ).toBe('ncp-notification+jws');
+      const notification = JSON.parse(new TextDecoder().decode(payload));
+      expect(notification).toMatchObject({
+        ncb: 'NCB-UA',
+        event: {
+          id: `notification.${query.id}`,
+          type: 'notification',
+          query: { id: query.id, ground: 'ABSCONDING_RISK' },
+        },
+      });
+      await waitFor(async () =>
+        (await ua.getQuery(query.id)).timeline.some(
+          (e) => e.event === 'NCB_NOTIFIED' && e.detail?.channel === 'webhook',
+        ),
+      );
+    } finally {
+      const entry = await readRegistryEntry(hub.registryDir, 'NCB-UA');
+      const { webhook: _removed, ...withoutWebhook } = entry;
+      await writeRegistryEntry(hub.registryDir, withoutWebhook);
+      await hub.hub.registry.reload();
+      receiver.close();
+    }
   });
 });
 

@@ -1,8 +1,10 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { HubKey } from '../identity/hub-key.js';
 import type { Logger } from '../logger.js';
 import type { FollowUpScheduler, QueryService } from '../queries/query-service.js';
 import type { QueryRecord } from '../queries/query-store.js';
+import { deliverWebhook } from './deliver-webhook.js';
 
 /** Name of the BullMQ queue of the follow-up jobs. */
 export const FOLLOWUP_QUEUE = 'followup';
@@ -11,6 +13,7 @@ export const FOLLOWUP_QUEUE = 'followup';
 export type FollowUpJob =
   | { name: 'ncb-notify'; data: { query: string; attempt: number } }
   | { name: 'ncb-ack-due'; data: { query: string } }
+  | { name: 'ncb-webhook'; data: { query: string; ncb: string } }
   | { name: 'reminder'; data: { query: string; index: number } }
   | { name: 'overdue'; data: { query: string; escalation: number } };
 
@@ -37,13 +40,14 @@ export class FollowUpQueue implements FollowUpScheduler {
     await this.queue.add(job.name, job.data, { jobId: jobIdOf(job), delay: Math.max(0, Math.round(delayMs)) });
   }
 
-  async scheduleOpened(record: QueryRecord): Promise<void> {
+  async scheduleOpened(record: QueryRecord, webhooks: Array<{ ncb: string }> = []): Promise<void> {
     const { view, followUp } = record;
     const query = view.id;
     const sinceOpened = Date.now() - view.openedAt;
     await this.queue.addBulk(
       [
         { job: { name: 'ncb-notify', data: { query, attempt: 0 } }, delay: 0 },
+        ...webhooks.map(({ ncb }) => ({ job: { name: 'ncb-webhook', data: { query, ncb } } as FollowUpJob, delay: 0 })),
         { job: { name: 'ncb-ack-due', data: { query } }, delay: followUp.ncbAckDeadlineMs - sinceOpened },
         ...followUp.reminderOffsetsMs.map((offset, index) => ({
           job: { name: 'reminder', data: { query, index } } as FollowUpJob,
@@ -92,6 +96,8 @@ export function jobIdOf(job: FollowUpJob): string {
       return `ncb-notify.${job.data.query}.${job.data.attempt}`;
     case 'ncb-ack-due':
       return `ncb-ack-due.${job.data.query}`;
+    case 'ncb-webhook':
+      return `ncb-webhook.${job.data.query}.${job.data.ncb}`;
     case 'reminder':
       return `reminder.${job.data.query}.${job.data.index}`;
     case 'overdue':
@@ -105,6 +111,8 @@ export interface FollowUpWorkerOptions {
   concurrency?: number;
   /** How long a job is locked to its worker before another may take it over. @defaultValue 30000 */
   lockDurationMs?: number;
+  /** Signs webhook notifications. */
+  hubKey: HubKey;
   /** Fault injection for the fault tests (see Config.followUpFault). */
   fault?: 'crash-before-reminder' | 'crash-after-reminder' | undefined;
 }
@@ -120,7 +128,7 @@ export function startFollowUpWorker(
   queries: QueryService,
   followUp: FollowUpQueue,
   logger: Logger,
-  options: FollowUpWorkerOptions = {},
+  options: FollowUpWorkerOptions,
 ): Worker {
   const lockDuration = options.lockDurationMs ?? 30_000;
   const worker = new Worker(
@@ -141,6 +149,12 @@ export function startFollowUpWorker(
         }
         case 'ncb-ack-due':
           return queries.ncbAckDue(data.query);
+        case 'ncb-webhook': {
+          const delivery = await queries.webhookNotification(data.query, data.ncb);
+          if (!delivery) return;
+          await deliverWebhook(delivery.url, data.ncb, delivery.event, options.hubKey);
+          return queries.webhookDelivered(data.query, data.ncb);
+        }
         case 'reminder':
           if (options.fault === 'crash-before-reminder') process.exit(86);
           await queries.remind(data.query, data.index);

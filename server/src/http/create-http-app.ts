@@ -1,4 +1,5 @@
 import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/client-sdk/protocol';
+import type { AgencyPublicJwk } from '@ncp-hub/keys';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -24,6 +25,8 @@ export interface HttpAppDependencies {
   authenticator: Authenticator;
   readiness: () => Promise<Readiness>;
   queries: QueryService;
+  /** The hub's public signing key, served for webhook receivers to verify notifications. */
+  hubPublicJwk: AgencyPublicJwk;
 }
 
 /** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
@@ -76,6 +79,10 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   app.get('/readyz', async (_req, res) => {
     const readiness = await deps.readiness();
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
+  });
+
+  app.get('/v1/hub-keys', (_req, res) => {
+    res.json({ keys: [deps.hubPublicJwk] });
   });
 
   app.get('/metrics', async (_req, res) => {

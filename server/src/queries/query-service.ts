@@ -32,7 +32,8 @@ export interface QueryNotifier {
 
 /** Schedules and cancels the follow-up jobs of a query. */
 export interface FollowUpScheduler {
-  scheduleOpened(record: QueryRecord): Promise<void>;
+  /** Schedules every follow-up job of a new query, webhooks of the NCBs that have one included. */
+  scheduleOpened(record: QueryRecord, webhooks: Array<{ ncb: string }>): Promise<void>;
   cancelNcbFollowUp(record: QueryRecord): Promise<void>;
   cancelFormalRequestFollowUp(record: QueryRecord): Promise<void>;
 }
@@ -186,7 +187,7 @@ export class QueryService {
     );
     if (!created) throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
     this.#queryOfConversation.set(record.conv, view.id);
-    await this.scheduler.scheduleOpened(stored);
+    await this.scheduler.scheduleOpened(stored, await this.webhooksOf(view.id));
     return { query: view, conversation: change.conversation, question: questionItem, record: signed };
   }
 
@@ -407,6 +408,36 @@ export class QueryService {
       entry: entries.at(-1) ?? entry('ESCALATED', 'hub', { reason: 'FORMAL_REQUEST_OVERDUE', count: escalation }),
     });
     return true;
+  }
+
+  /** The NCBs of a query that have a webhook, with its URL (informed NCBs only). */
+  async webhooksOf(id: string): Promise<Array<{ ncb: string; url: string }>> {
+    const record = await this.store.get(id);
+    if (!record) return [];
+    return [record.view.ncb.agency, ...record.view.ncb.alsoInformed].flatMap((ncb) => {
+      const url = this.registry.current.get(ncb)?.entry.webhook;
+      return url ? [{ ncb, url }] : [];
+    });
+  }
+
+  /**
+   * The notification to POST to an NCB's webhook, or null when there is nothing to send any
+   * more (the query is over, or that NCB has acknowledged).
+   */
+  async webhookNotification(id: string, ncb: string): Promise<{ url: string; event: QueryEvent } | null> {
+    const record = await this.store.get(id);
+    const url = this.registry.current.get(ncb)?.entry.webhook;
+    if (!record || !url || record.view.status !== 'OPEN') return null;
+    if (ncb === record.view.ncb.agency && record.view.ncb.state === 'ACKNOWLEDGED') return null;
+    return { url, event: notificationOf(record.view) };
+  }
+
+  /** Records that an NCB's system accepted the notification. */
+  async webhookDelivered(id: string, ncb: string): Promise<void> {
+    const { record, entries } = await this.store.update(id, (r) =>
+      once(r, `webhook.${ncb}`, () => [entry('NCB_NOTIFIED', 'hub', { ncb, channel: 'webhook' })]),
+    );
+    if (entries.length > 0) await this.afterChange(record, entries);
   }
 
   /** The follow-up times of a query (undefined when it does not exist). */
