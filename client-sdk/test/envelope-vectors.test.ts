@@ -100,7 +100,7 @@ describe('envelope v1 test vectors', () => {
     );
     expect(toBase64url(ct)).toBe(e.ct);
 
-    // The signing input, by hand, from docs/PROTOCOL.md section 7.
+    // The signing input, by hand, from docs/PROTOCOL.md section 8.
     const H = utf8(e.canonicalHeader);
     const W = utf8(e.canonicalKeys);
     const input = concat(

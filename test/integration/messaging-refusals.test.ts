@@ -138,6 +138,13 @@ describe('message:send refusals', () => {
     });
   });
 
+  it('a query kind on message:send is BAD_REQUEST: queries are opened with query:open', async () => {
+    const { ua, pl, conv } = await twoOfficers();
+    const good = await envelopeFrom(ua, conv, [pl]);
+    const question = { ...good, header: { ...good.header, kind: 'query-question' } };
+    expectError(await request(ua.socket, EVENTS.messageSend, { envelope: question }), 'BAD_REQUEST');
+  });
+
   it('an envelope over MAX_ENVELOPE_BYTES is PAYLOAD_TOO_LARGE', async () => {
     const { ua, pl, conv } = await twoOfficers();
     const big = await envelopeFrom(ua, conv, [pl], 'x'.repeat(8000));

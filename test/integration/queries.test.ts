@@ -146,6 +146,19 @@ describe('an operational query, with the default policy', () => {
     expect(timeline.every((e) => typeof e.at === 'number')).toBe(true);
   });
 
+  it('hands an NCB desk that was offline its pending notifications when it connects', async () => {
+    const { ua } = await officers();
+    const { query } = await openQuery(ua);
+    const desk = await ncbDesk();
+    await waitFor(
+      () => recorded(desk, 'query').some((e) => e.type === 'notification' && e.query.id === query.id),
+      3000,
+    );
+    expect((await desk.pendingQueries()).map((e) => e.query.id)).toContain(query.id);
+    await desk.acknowledgeQuery(query.id);
+    expect((await desk.pendingQueries()).map((e) => e.query.id)).not.toContain(query.id);
+  });
+
   it('refuses each unlawful opening with its code', async () => {
     const { ua } = await officers();
     const desk = await ncbDesk();

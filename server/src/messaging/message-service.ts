@@ -83,13 +83,19 @@ export class MessageService {
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
   }
 
+  /** Throws PAYLOAD_TOO_LARGE for an envelope over MAX_ENVELOPE_BYTES; returns its JSON. */
+  assertSize(envelope: Envelope, name = 'the envelope'): string {
+    const json = JSON.stringify(envelope);
+    // The JSON of an envelope is ASCII, so its length is its size in bytes.
+    if (json.length > this.config.maxEnvelopeBytes) {
+      throw new HubError('PAYLOAD_TOO_LARGE', `${name} exceeds ${this.config.maxEnvelopeBytes} bytes`);
+    }
+    return json;
+  }
+
   /** Stores an envelope whose sender the caller has checked; one Redis round trip. */
   async storeEnvelope(envelope: Envelope): Promise<StoredItem> {
-    const json = JSON.stringify(envelope);
-    if (json.length > this.config.maxEnvelopeBytes) {
-      // JSON of an envelope is ASCII, so its length is its size in bytes.
-      throw new HubError('PAYLOAD_TOO_LARGE', `the envelope exceeds ${this.config.maxEnvelopeBytes} bytes`);
-    }
+    const json = this.assertSize(envelope);
     const { header } = envelope;
     const receivedAt = Date.now();
     const [status, cursor] = await this.append(header.conv, officerAddress(header.from), 'm', json, receivedAt, {

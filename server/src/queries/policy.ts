@@ -98,15 +98,16 @@ export interface GroundFollowUp {
 /** The acknowledgement the requesting state's NCB owes for each query notification. */
 export interface NcbAcknowledgementPolicy {
   /**
-   * Time from the notification to the acknowledgement SLA; when it passes unacknowledged,
-   * the query's NCB track becomes ACK_OVERDUE and escalates.
+   * Time from the opening of the query (when the NCB is notified) to the acknowledgement SLA;
+   * when it passes unacknowledged, the query's NCB track becomes ACK_OVERDUE and escalates.
    *
    * @defaultValue 4 hours
    */
   deadlineMs: number;
   /**
-   * Interval at which an unacknowledged notification is sent again to the NCB desks (and its
-   * webhook), before and after the SLA, until it is acknowledged.
+   * Interval at which an unacknowledged notification is sent again to the connected NCB
+   * desks, before and after the SLA, until it is acknowledged. (A webhook is retried with
+   * backoff until its system accepts the notification, not resent.)
    *
    * @defaultValue 30 minutes
    */
@@ -453,7 +454,7 @@ export function parsePolicy(json: unknown, source = 'policy'): Policy {
  *
  * @example
  * ```ts
- * const policy = await loadPolicy(process.env.FOLLOW_UP_POLICY);
+ * const policy = await loadPolicy(process.env.POLICY_FILE);
  * ```
  */
 export async function loadPolicy(file: string | undefined): Promise<Policy> {

@@ -4,6 +4,11 @@ import { officerRoom, roleRoom } from '../realtime/rooms.js';
 
 const officerRoomOf = (officer: OfficerRef) => officerRoom(officerAddress(officer));
 
+/** The requesting officer's devices. */
+export function requesterOf(query: QueryView): string {
+  return officerRoomOf(query.requester);
+}
+
 /** Who hears of a query's changes: both officers, the NCB desks informed, the central authority. */
 export function partiesOf(query: QueryView): string[] {
   return [

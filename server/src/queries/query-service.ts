@@ -22,7 +22,7 @@ import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { MessageService } from '../messaging/message-service.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import { type Policy, resolveFollowUp } from './policy.js';
-import { escalationTargetsOf, ncbDesksOf, partiesOf } from './query-rooms.js';
+import { escalationTargetsOf, ncbDesksOf, partiesOf, requesterOf } from './query-rooms.js';
 import type { QueryRecord, QueryStore } from './query-store.js';
 
 /** Sends query events to Socket.IO rooms (on every hub node). */
@@ -138,6 +138,15 @@ export class QueryService {
       to: counterpartAgency.country,
     });
     const requestedNcb = followUp.informRequestedStateNcb ? this.ncbOf(counterpartAgency.country) : undefined;
+
+    for (const [name, envelope] of [
+      ['statement', statement],
+      ['question', question],
+    ] as const) {
+      this.messages.assertSize(envelope, name);
+    }
+    if (await this.store.exists(record.basis.query))
+      throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
 
     const change = await this.conversations.create(device, signed, { operationalQuery: true });
     const { item: questionItem } = await this.messages.storeEnvelope(question);
@@ -327,7 +336,7 @@ export class QueryService {
     }
     if (id === null) return;
     const { record, entries } = await this.store.update(id, ({ view }) => {
-      if (view.answeredAt !== null || !sameOfficer(view.counterpart, from)) return null;
+      if (view.status !== 'OPEN' || view.answeredAt !== null || !sameOfficer(view.counterpart, from)) return null;
       view.answeredAt = Date.now();
       return [entry('ANSWERED', { agency: from.agency, officer: from.officer })];
     });
@@ -377,7 +386,7 @@ export class QueryService {
     const { view } = record;
     if (view.status !== 'OPEN' || view.formalRequest.state !== 'AWAITING') return;
     const recorded = entries[0] ?? entry('REMINDER', 'hub', { index, deadline: view.formalRequest.deadline });
-    this.notifier.emit(partiesOf(view).slice(0, 1), {
+    this.notifier.emit([requesterOf(view)], {
       id: `reminder.${id}.${index}`,
       type: 'reminder',
       query: view,

@@ -66,6 +66,10 @@ export class QueryStore {
     return true;
   }
 
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.query(id))) === 1;
+  }
+
   async get(id: string): Promise<QueryRecord | undefined> {
     const doc = await this.redis.hget(this.keys.query(id), 'doc');
     return doc ? (JSON.parse(doc) as QueryRecord) : undefined;

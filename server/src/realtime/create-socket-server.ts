@@ -154,6 +154,13 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       identity,
       device: socket.data.device,
     });
+    // An NCB desk that was offline gets the notifications still waiting for an acknowledgement.
+    deps.queries.pendingFor(identity).then(
+      (events) => {
+        for (const event of events) socket.emit(EVENTS.queryEvent, event);
+      },
+      (error: unknown) => logger.error({ err: error }, 'pending notifications failed'),
+    );
   });
 
   return io;

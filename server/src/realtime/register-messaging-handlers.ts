@@ -194,6 +194,12 @@ export function registerMessagingHandlers(
         if (deviceAddress(envelope.header.from) !== deviceAddress(device)) {
           throw new HubError('SENDER_MISMATCH', "header.from must be this connection's device");
         }
+        if (envelope.header.kind !== 'chat') {
+          throw new HubError(
+            'BAD_REQUEST',
+            'header.kind: message:send carries chat messages; a query is opened with query:open',
+          );
+        }
         rateLimiter.take(officerAddress(device));
         const { item, duplicate } = await messages.storeEnvelope(envelope);
         if (!duplicate) {
