@@ -8,6 +8,22 @@ export {
   writePrivateKey,
   writeRegistryEntry,
 } from './agency-keys.js';
+export type {
+  AuditActor,
+  AuditCheckpoint,
+  AuditEntry,
+  AuditEvent,
+  AuditEventType,
+  AuditExportLine,
+  RedactedAuditEntry,
+} from './audit-chain.js';
+export {
+  AUDIT_CHECKPOINT_TYPE,
+  AUDIT_EVENT_TYPES,
+  chainAuditEvent,
+  GENESIS_HASH,
+  hashAuditEntry,
+} from './audit-chain.js';
 export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
 export { DEVELOPMENT_AGENCIES, ensureDevelopmentAgencies } from './dev-agencies.js';
 export type {

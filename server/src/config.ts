@@ -59,6 +59,9 @@ const environmentSchema = z.object({
   WORKERS: z.enum(['embedded', 'off']).default('embedded'),
   FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   FOLLOWUP_FAULT: z.enum(['crash-before-reminder', 'crash-after-reminder']).optional(),
+  HUB_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(10),
 });
 
 function safeProtocol(value: string): string {
@@ -113,6 +116,12 @@ export interface Config {
    * its first reminder, without finishing the job. Refused in production.
    */
   followUpFault: 'crash-before-reminder' | 'crash-after-reminder' | undefined;
+  /** The hub's private signing JWK (Ed25519) from a file; made under DATA_DIR/hub-keys when absent. */
+  hubKeyFile: string | undefined;
+  /** Sign an audit checkpoint after this many new entries... */
+  auditCheckpointEvery: number;
+  /** ... or after this many seconds with new entries. */
+  auditCheckpointSeconds: number;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -163,5 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.WORKERS,
     followUpLockMs: e.FOLLOWUP_LOCK_MS,
     followUpFault: e.FOLLOWUP_FAULT,
+    hubKeyFile: e.HUB_KEY_FILE === undefined ? undefined : resolve(e.HUB_KEY_FILE),
+    auditCheckpointEvery: e.AUDIT_CHECKPOINT_EVERY,
+    auditCheckpointSeconds: e.AUDIT_CHECKPOINT_SECONDS,
   };
 }

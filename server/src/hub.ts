@@ -15,14 +15,9 @@ import { createSocketServer, type HubServer } from './realtime/create-socket-ser
 import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 import { createServices } from './services.js';
+import { StartupError } from './startup-error.js';
 
-/** The hub refuses to start in production without a trust registry. */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export { StartupError };
 
 /** A running hub. */
 export interface Hub {
@@ -160,6 +155,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       readiness,
       queries: services.queries,
       hubPublicJwk: services.hubKey.publicJwk,
+      audit: services.audit,
     });
     const httpServer = createServer(app);
     io = createSocketServer(httpServer, {
@@ -170,6 +166,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       authenticator,
       messaging: services.messaging,
       queries: services.queries,
+      audit: services.audit,
     });
     cleanups.push(async () => {
       io.disconnectSockets(true);

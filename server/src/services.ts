@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { DirectoryService } from './directory/directory-service.js';
@@ -19,6 +20,7 @@ import { redisKeys } from './redis/redis-keys.js';
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
 export interface HubServices {
   messaging: MessagingServices;
+  audit: AuditLog;
   /** The hub's own signing key (webhook notifications). */
   hubKey: HubKey;
   queries: QueryService;
@@ -38,8 +40,19 @@ export async function createServices(
   logger: Logger,
 ): Promise<HubServices> {
   const policy = await loadPolicy(config.policyFile);
-  const hubKey = await loadOrCreateHubKey(config.dataDir);
   const keys = redisKeys(config.redisPrefix);
+  const hubKey = await loadOrCreateHubKey(config.dataDir, config.hubKeyFile);
+  const audit = new AuditLog(
+    redis,
+    keys,
+    hubKey,
+    {
+      hubId: config.hubId,
+      checkpointEvery: config.auditCheckpointEvery,
+      checkpointIntervalMs: config.auditCheckpointSeconds * 1000,
+    },
+    logger,
+  );
   const directory = new DirectoryService(redis, keys, registry);
   const conversations = new ConversationService(redis, keys, directory, registry);
   const messages = new MessageService(redis, keys, config);
@@ -55,7 +68,9 @@ export async function createServices(
     policy,
     followUp,
     notifier,
+    audit,
   );
+  audit.start();
   const workers: Worker[] = [];
   return {
     messaging: {
@@ -66,6 +81,7 @@ export async function createServices(
       onMessageStored: (envelope) => queries.noteMessage(envelope),
     },
     hubKey,
+    audit,
     queries,
     followUp,
     startWorker() {
@@ -78,6 +94,7 @@ export async function createServices(
       return worker;
     },
     async close() {
+      await audit.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await followUp.close();
       await bull.quit().catch(() => bull.disconnect());

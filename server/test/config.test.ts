@@ -26,6 +26,9 @@ describe('loadConfig', () => {
       workers: 'embedded',
       followUpLockMs: 30_000,
       followUpFault: undefined,
+      hubKeyFile: undefined,
+      auditCheckpointEvery: 100,
+      auditCheckpointSeconds: 10,
     });
   });
 
@@ -51,6 +54,9 @@ describe('loadConfig', () => {
       POLICY_FILE: '/etc/ncp-hub/policy.json',
       WORKERS: 'off',
       FOLLOWUP_LOCK_MS: '5000',
+      HUB_KEY_FILE: '/etc/ncp-hub/hub.private.jwk',
+      AUDIT_CHECKPOINT_EVERY: '50',
+      AUDIT_CHECKPOINT_SECONDS: '2.5',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -74,6 +80,9 @@ describe('loadConfig', () => {
       workers: 'off',
       followUpLockMs: 5000,
       followUpFault: undefined,
+      hubKeyFile: '/etc/ncp-hub/hub.private.jwk',
+      auditCheckpointEvery: 50,
+      auditCheckpointSeconds: 2.5,
     });
   });
 

@@ -95,6 +95,15 @@ export function compareCursors(a: Cursor, b: Cursor): number {
   return am - bm || an - bn;
 }
 
+/**
+ * Where an event stands in the hub's audit chain (its sequence number and entry hash): the
+ * officer's proof that the opening of a query, with its ground, was recorded.
+ */
+export interface AuditReceipt {
+  seq: number;
+  hash: string;
+}
+
 /** Answer of every acknowledged client event. */
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
 export type AckCallback<T extends object = object> = (response: Ack<T>) => void;
@@ -189,7 +198,7 @@ export interface ClientToServerEvents {
   [EVENTS.conversationAck]: Handler<z.infer<typeof conversationAckSchema>, { acked: Cursor }>;
   [EVENTS.queryOpen]: Handler<
     { conversation: SignedMembershipRecord; statement: Envelope; question: Envelope },
-    { query: QueryView; conversation: ConversationInfo }
+    { query: QueryView; conversation: ConversationInfo; receipt: AuditReceipt | null }
   >;
   [EVENTS.queryAcknowledge]: Handler<z.infer<typeof queryRefSchema>, { query: QueryView }>;
   [EVENTS.queryFile]: Handler<z.infer<typeof queryFileSchema>, { query: QueryView }>;

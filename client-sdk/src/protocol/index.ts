@@ -28,6 +28,7 @@ export { HUB_ERROR_CODES, HubError, isHubErrorCode } from './errors.js';
 export type {
   Ack,
   AckCallback,
+  AuditReceipt,
   ClientToServerEvents,
   ConversationInfo,
   ConversationItem,

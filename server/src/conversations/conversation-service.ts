@@ -12,6 +12,7 @@ import {
   type SignedMembershipRecord,
 } from '@ncp-hub/client-sdk/protocol';
 import type { Redis } from 'ioredis';
+import { membershipChanged } from '../audit/audit-events.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
@@ -23,9 +24,10 @@ redis.call('RPUSH', KEYS[1], ARGV[2])
 if ARGV[3] == 'add' then redis.call('SADD', KEYS[2], ARGV[4]) end
 if ARGV[3] == 'remove' then redis.call('SREM', KEYS[2], ARGV[4]) end
 if ARGV[3] == 'create' then
-  redis.call('HSET', KEYS[3], 'kind', ARGV[5], 'basis', ARGV[6], 'createdAt', ARGV[7])
-  for i = 8, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+  redis.call('HSET', KEYS[3], 'kind', ARGV[6], 'basis', ARGV[7], 'createdAt', ARGV[8])
+  for i = 9, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 end
+redis.call('XADD', KEYS[4], '*', 'e', ARGV[5])
 return 1
 `;
 
@@ -78,14 +80,21 @@ export class ConversationService {
     const members = [...new Set(record.members.map(officerAddress))];
     const appended = await this.redis.eval(
       APPEND_RECORD,
-      3,
+      4,
       this.keys.conversationRecords(record.conv),
       this.keys.conversationMembers(record.conv),
       this.keys.conversationMeta(record.conv),
+      this.keys.auditStream,
       1,
       JSON.stringify(signed),
       'create',
       '',
+      JSON.stringify(
+        membershipChanged(
+          record,
+          record.members.map((m) => m.agency),
+        ),
+      ),
       record.kind,
       JSON.stringify(record.basis),
       Date.now(),
@@ -109,16 +118,21 @@ export class ConversationService {
     }
     await this.checkChain(actor, records, signed);
     const member = officerAddress(record.member);
+    const memberAgencies = [...(await this.redis.smembers(this.keys.conversationMembers(record.conv))), member].map(
+      (address) => address.split('/')[0] as string,
+    );
     const appended = await this.redis.eval(
       APPEND_RECORD,
-      3,
+      4,
       this.keys.conversationRecords(record.conv),
       this.keys.conversationMembers(record.conv),
       this.keys.conversationMeta(record.conv),
+      this.keys.auditStream,
       record.seq,
       JSON.stringify(signed),
       record.op,
       member,
+      JSON.stringify(membershipChanged(record, memberAgencies)),
     );
     if (appended !== 1) throw new HubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
     if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);

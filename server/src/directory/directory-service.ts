@@ -11,6 +11,7 @@ import {
 } from '@ncp-hub/client-sdk/protocol';
 import { verifyDeviceAttestation } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
+import { devicePublished } from '../audit/audit-events.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
@@ -62,6 +63,14 @@ export class DirectoryService {
       .multi()
       .hset(key, device, JSON.stringify(entry))
       .sadd(this.keys.agencyOfficers(identity.agency), officer)
+      .xadd(
+        this.keys.auditStream,
+        '*',
+        'e',
+        JSON.stringify(
+          devicePublished({ agency: identity.agency, officer: identity.officer, device }, entry.expiresAt),
+        ),
+      )
       .exec();
     return entry;
   }

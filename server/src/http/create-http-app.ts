@@ -4,6 +4,8 @@ import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
+import { authAccepted, authRefused } from '../audit/audit-events.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
@@ -27,6 +29,7 @@ export interface HttpAppDependencies {
   queries: QueryService;
   /** The hub's public signing key, served for webhook receivers to verify notifications. */
   hubPublicJwk: AgencyPublicJwk;
+  audit: AuditLog;
 }
 
 /** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
@@ -93,10 +96,14 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const requireIdentity = async (req: Request, res: Response, next: NextFunction) => {
     try {
       res.locals.identity = await authenticator.verifyAuthorizationHeader(req.headers.authorization);
+      await deps.audit.append(authAccepted(res.locals.identity as Identity, 'http', null));
       next();
     } catch (error) {
       if (!(error instanceof HubError)) return next(error);
       metrics.authFailures.inc({ code: error.code, transport: 'http' });
+      await deps.audit
+        .append(authRefused(error.code, 'http', authenticator.claimedAgency(req.headers.authorization)))
+        .catch(() => undefined);
       logger.info({ code: error.code, ip: req.socket.remoteAddress }, 'http authentication refused');
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       sendError(res, error);

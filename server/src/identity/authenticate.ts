@@ -1,5 +1,6 @@
 import { HubError, type Identity } from '@ncp-hub/client-sdk/protocol';
 import { verifyOfficerToken } from '@ncp-hub/keys';
+import { decodeJwt } from 'jose';
 import type { Config } from '../config.js';
 import type { TrustRegistryHolder } from './trust-registry-holder.js';
 
@@ -27,6 +28,20 @@ export class Authenticator {
     if (!match)
       return Promise.reject(new HubError('AUTH_TOKEN_MALFORMED', 'the Authorization header must be "Bearer <token>"'));
     return this.verify(match[1]);
+  }
+
+  /**
+   * The registry agency a (possibly refused) token claims as its issuer, for the audit log;
+   * undefined when the token names none.
+   */
+  claimedAgency(token: unknown): string | undefined {
+    if (typeof token !== 'string') return undefined;
+    try {
+      const { iss } = decodeJwt(token.replace(/^Bearer +/i, ''));
+      return typeof iss === 'string' && this.registry.current.get(iss) ? iss : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Milliseconds until `identity`'s token expires, clock tolerance included. */

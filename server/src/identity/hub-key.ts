@@ -1,4 +1,5 @@
 import type { webcrypto } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AgencyPublicJwk,
@@ -8,6 +9,7 @@ import {
   writePrivateKey,
 } from '@ncp-hub/keys';
 import { importJWK, type JWK } from 'jose';
+import { StartupError } from '../startup-error.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -21,20 +23,34 @@ export interface HubKey {
 const HUB_KEY_OWNER = 'hub';
 
 /**
- * Loads the hub's signing key from `<dataDir>/hub-keys/` (mode 0600), making it on first
- * start. Every hub node and worker of one hub must share the data folder, or the same key.
+ * Loads the hub's signing key: from `keyFile` (a private Ed25519 JWK with `kid`) when given,
+ * else from `<dataDir>/hub-keys/` (mode 0600), making it on first start. Every hub node and
+ * worker of one hub must share the key (the same file, or the same data folder).
  */
-export async function loadOrCreateHubKey(dataDir: string): Promise<HubKey> {
-  const dir = join(dataDir, 'hub-keys');
+export async function loadOrCreateHubKey(dataDir: string, keyFile?: string): Promise<HubKey> {
   let privateJwk: JWK;
-  try {
-    privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
-  } catch {
-    const generated = await generateAgencyKey('EdDSA');
-    await writePrivateKey(dir, HUB_KEY_OWNER, generated.privateJwk).catch(() => undefined);
-    privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
+  if (keyFile) {
+    try {
+      privateJwk = JSON.parse(await readFile(keyFile, 'utf8')) as JWK;
+    } catch {
+      throw new StartupError(`HUB_KEY_FILE: cannot read a JWK from ${keyFile}`);
+    }
+    if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || !privateJwk.d || !privateJwk.kid) {
+      throw new StartupError('HUB_KEY_FILE: must hold a private Ed25519 JWK (kty OKP, crv Ed25519, d, kid)');
+    }
+    privateJwk = { ...privateJwk, alg: 'EdDSA' };
+  } else {
+    const dir = join(dataDir, 'hub-keys');
+    try {
+      privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
+    } catch {
+      const generated = await generateAgencyKey('EdDSA');
+      await writePrivateKey(dir, HUB_KEY_OWNER, generated.privateJwk).catch(() => undefined);
+      privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
+    }
   }
   const { d: _secret, ...publicPart } = privateJwk;
+  delete publicPart.ext;
   return {
     kid: privateJwk.kid as string,
     privateKey: (await importJWK(privateJwk, 'EdDSA')) as CryptoKey,

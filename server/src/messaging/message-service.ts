@@ -9,14 +9,17 @@ import {
   officerAddress,
   type SignedReceipt,
 } from '@ncp-hub/client-sdk/protocol';
+import type { AuditEvent } from '@ncp-hub/keys';
 import type { Redis, Result } from 'ioredis';
+import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
  * Stores one item in a single round trip: checks membership, drops a re-sent message id
  * (answering with the cursor it was stored at), appends to the conversation log and trims
- * it by count and age (exactly: retention is a promise to the agencies, not a hint).
+ * it by count and age (exactly: retention is a promise to the agencies, not a hint), and
+ * appends its audit event (ids and sizes only) in the same step.
  * Returns {1, cursor} stored, {2, cursor} already stored, {0} not a member, {-1} no conversation,
  * {-2} the message id belongs to another sender.
  */
@@ -37,6 +40,7 @@ end
 local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[6])
 if dedupe then redis.call('SET', KEYS[3], cursor .. ' ' .. ARGV[9], 'EX', ARGV[7]) end
+redis.call('XADD', KEYS[4], '*', 'e', ARGV[10])
 return {1, cursor}
 `;
 
@@ -79,7 +83,7 @@ export class MessageService {
     private readonly keys: RedisKeys,
     private readonly config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>,
   ) {
-    redis.defineCommand('ncpAppendItem', { numberOfKeys: 3, lua: APPEND_ITEM });
+    redis.defineCommand('ncpAppendItem', { numberOfKeys: 4, lua: APPEND_ITEM });
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
   }
 
@@ -98,10 +102,15 @@ export class MessageService {
     const json = this.assertSize(envelope);
     const { header } = envelope;
     const receivedAt = Date.now();
-    const [status, cursor] = await this.append(header.conv, officerAddress(header.from), 'm', json, receivedAt, {
-      messageId: header.id,
-      sender: deviceAddress(header.from),
-    });
+    const [status, cursor] = await this.append(
+      header.conv,
+      officerAddress(header.from),
+      'm',
+      json,
+      receivedAt,
+      messageRelayed(envelope, json.length),
+      { messageId: header.id, sender: deviceAddress(header.from) },
+    );
     return { item: { type: 'message', conv: header.conv, cursor, receivedAt, envelope }, duplicate: status === 2 };
   }
 
@@ -109,7 +118,14 @@ export class MessageService {
   async storeReceipt(receipt: SignedReceipt): Promise<StoredItem> {
     const { conv, by } = receipt.receipt;
     const receivedAt = Date.now();
-    const [, cursor] = await this.append(conv, officerAddress(by), 'r', JSON.stringify(receipt), receivedAt);
+    const [, cursor] = await this.append(
+      conv,
+      officerAddress(by),
+      'r',
+      JSON.stringify(receipt),
+      receivedAt,
+      receiptRelayed(receipt),
+    );
     return { item: { type: 'receipt', conv, cursor, receivedAt, receipt }, duplicate: false };
   }
 
@@ -119,12 +135,14 @@ export class MessageService {
     type: 'm' | 'r',
     json: string,
     receivedAt: number,
+    audit: AuditEvent,
     dedupe?: { messageId: string; sender: DeviceAddress },
   ): Promise<[1 | 2, Cursor]> {
     const result = await this.redis.ncpAppendItem(
       this.keys.conversationMembers(conv),
       this.keys.conversationLog(conv),
       this.keys.conversationSeen(conv, dedupe?.messageId ?? '-'),
+      this.keys.auditStream,
       member,
       type,
       json,
@@ -134,6 +152,7 @@ export class MessageService {
       Math.max(1, this.config.retentionSeconds),
       dedupe ? '1' : '0',
       dedupe?.sender ?? '',
+      JSON.stringify(audit),
     );
     switch (result[0]) {
       case 1:

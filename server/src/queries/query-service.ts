@@ -17,6 +17,7 @@ import {
   signedMembershipRecordSchema,
   type TimelineEntry,
 } from '@ncp-hub/client-sdk/protocol';
+import type { AuditReceipt } from '../audit/audit-log.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { MessageService } from '../messaging/message-service.js';
@@ -44,6 +45,13 @@ export interface OpenedQuery {
   conversation: ConversationInfo;
   question: ConversationItem;
   record: SignedMembershipRecord;
+  /** Where the opening stands in the audit chain; null if it was not chained in time. */
+  receipt: AuditReceipt | null;
+}
+
+/** Finds an audit event's place in the chain once it is chained. */
+export interface AuditReceipts {
+  receipt(streamId: string): Promise<AuditReceipt | undefined>;
 }
 
 const sameOfficer = (a: OfficerRef, b: OfficerRef) => a.agency === b.agency && a.officer === b.officer;
@@ -82,6 +90,7 @@ export class QueryService {
     private readonly policy: Policy,
     private readonly scheduler: FollowUpScheduler,
     private readonly notifier: QueryNotifier,
+    private readonly audit: AuditReceipts,
   ) {}
 
   /** Opens a query: its conversation, its question, its statement, and the follow-up. */
@@ -183,7 +192,7 @@ export class QueryService {
       closedAt: null,
     };
     const stored: QueryRecord = { view, followUp, steps: [] };
-    const created = await this.store.create(
+    const auditId = await this.store.create(
       stored,
       [entry('OPENED', requester, { ground: view.ground, caseReference: view.caseReference })],
       [
@@ -194,10 +203,11 @@ export class QueryService {
         ...(requestedNcb ? [this.keys.ncbQueries(requestedNcb)] : []),
       ],
     );
-    if (!created) throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
+    if (!auditId) throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
     this.#queryOfConversation.set(record.conv, view.id);
     await this.scheduler.scheduleOpened(stored, await this.webhooksOf(view.id));
-    return { query: view, conversation: change.conversation, question: questionItem, record: signed };
+    const receipt = (await this.audit.receipt(auditId)) ?? null;
+    return { query: view, conversation: change.conversation, question: questionItem, record: signed, receipt };
   }
 
   /** The NCB desk of the requesting state acknowledges the notification. */

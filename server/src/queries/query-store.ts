@@ -1,5 +1,6 @@
 import type { Identity, QueryView, TimelineEntry } from '@ncp-hub/client-sdk/protocol';
 import type { Redis, Result } from 'ioredis';
+import { queryStep } from '../audit/audit-events.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import type { FollowUpTimings } from './policy.js';
 
@@ -18,22 +19,29 @@ export interface QueryRecord {
 const COMPARE_AND_SET = `
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[1]) + 1), 'doc', ARGV[2])
-for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+for i = 3, #ARGV, 2 do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+  redis.call('XADD', KEYS[3], '*', 'e', ARGV[i + 1])
+end
 return 1
 `;
 
-/** Creates the record with its first entries, unless the id exists. */
+/** Creates the record with its first entries, unless the id exists; returns the last audit event's stream id. */
 const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
 redis.call('HSET', KEYS[1], 'version', '1', 'doc', ARGV[1])
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-return 1
+local id = ''
+for i = 2, #ARGV, 2 do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+  id = redis.call('XADD', KEYS[3], '*', 'e', ARGV[i + 1])
+end
+return id
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    ncpQueryCas(queryKey: string, timelineKey: string, ...args: string[]): Result<number, Context>;
-    ncpQueryCreate(queryKey: string, timelineKey: string, ...args: string[]): Result<number, Context>;
+    ncpQueryCas(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<number, Context>;
+    ncpQueryCreate(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<string, Context>;
   }
 }
 
@@ -46,24 +54,28 @@ export class QueryStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand('ncpQueryCas', { numberOfKeys: 2, lua: COMPARE_AND_SET });
-    redis.defineCommand('ncpQueryCreate', { numberOfKeys: 2, lua: CREATE });
+    redis.defineCommand('ncpQueryCas', { numberOfKeys: 3, lua: COMPARE_AND_SET });
+    redis.defineCommand('ncpQueryCreate', { numberOfKeys: 3, lua: CREATE });
   }
 
-  /** Stores a new record and its first entries; false if the id exists. */
-  async create(record: QueryRecord, entries: TimelineEntry[], indexes: string[]): Promise<boolean> {
+  /**
+   * Stores a new record and its first entries, each with its audit event; resolves to the
+   * audit stream id of the last one, or undefined if the id exists.
+   */
+  async create(record: QueryRecord, entries: TimelineEntry[], indexes: string[]): Promise<string | undefined> {
     const id = record.view.id;
     const created = await this.redis.ncpQueryCreate(
       this.keys.query(id),
       this.keys.queryTimeline(id),
+      this.keys.auditStream,
       JSON.stringify(record),
-      ...entries.map((entry) => JSON.stringify(entry)),
+      ...entries.flatMap((entry) => [JSON.stringify(entry), JSON.stringify(queryStep(record.view, entry))]),
     );
-    if (created === 0) return false;
+    if (!created) return undefined;
     const pipeline = this.redis.pipeline();
     for (const index of indexes) pipeline.sadd(index, id);
     await pipeline.exec();
-    return true;
+    return created;
   }
 
   async exists(id: string): Promise<boolean> {
@@ -126,9 +138,10 @@ export class QueryStore {
       const stored = await this.redis.ncpQueryCas(
         this.keys.query(id),
         this.keys.queryTimeline(id),
+        this.keys.auditStream,
         version,
         JSON.stringify(record),
-        ...entries.map((entry) => JSON.stringify(entry)),
+        ...entries.flatMap((entry) => [JSON.stringify(entry), JSON.stringify(queryStep(record.view, entry))]),
       );
       if (stored === 1) return { record, entries };
     }

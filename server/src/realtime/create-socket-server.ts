@@ -13,6 +13,8 @@ import {
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
+import { authAccepted, authRefused } from '../audit/audit-events.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
 import type { Authenticator } from '../identity/authenticate.js';
@@ -50,6 +52,7 @@ export interface SocketServerDependencies {
   authenticator: Authenticator;
   messaging: MessagingServices;
   queries: QueryService;
+  audit: AuditLog;
 }
 
 /** Largest Socket.IO frame accepted, in bytes. */
@@ -100,11 +103,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       }
       socket.data.device = (auth?.device as DeviceId | undefined) ?? null;
       await joinRooms(socket, deps.messaging);
+      await deps.audit.append(authAccepted(socket.data.identity, 'socket', socket.data.device));
       next();
     } catch (error) {
       const hubError = error instanceof HubError ? error : new HubError('INTERNAL', 'internal error');
       if (!(error instanceof HubError)) logger.error({ err: error }, 'socket authentication failed unexpectedly');
       metrics.authFailures.inc({ code: hubError.code, transport: 'socket' });
+      const claimed = authenticator.claimedAgency((socket.handshake.auth as { token?: unknown } | undefined)?.token);
+      await deps.audit.append(authRefused(hubError.code, 'socket', claimed)).catch(() => undefined);
       logger.info({ code: hubError.code, ip: socket.handshake.address }, 'socket authentication refused');
       next(connectError(hubError));
     }

@@ -40,7 +40,7 @@ export function registerQueryHandlers(io: HubServer, socket: HubSocket, queries:
         for (const member of opened.conversation.members) io.in(officerRoom(member)).socketsJoin(room);
         io.to(room).emit(EVENTS.conversationUpdated, { conversation: opened.conversation, record: opened.record });
         socket.to(room).emit(EVENTS.conversationItem, opened.question);
-        return { query: opened.query, conversation: opened.conversation };
+        return { query: opened.query, conversation: opened.conversation, receipt: opened.receipt };
       },
       logger,
     ),

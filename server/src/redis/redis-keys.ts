@@ -37,6 +37,18 @@ export function redisKeys(prefix: string) {
     ncbPending: (agency: string) => `${prefix}queries:ncb:${agency}:pending`,
     /** set of query ids filed through a central authority */
     authorityQueries: (agency: string) => `${prefix}queries:authority:${agency}`,
+    /** stream: audit events as they happen (`e`: JSON), before the chainer chains them */
+    auditStream: `${prefix}audit:stream`,
+    /** list: the hash chain, one entry (JSON) per seq, seq 1 first */
+    auditChain: `${prefix}audit:chain`,
+    /** hash: seq, hash (of the last chained entry), cursor (its stream id), checkpointSeq, checkpointAt */
+    auditHead: `${prefix}audit:head`,
+    /** list: signed checkpoints (JSON) */
+    auditCheckpoints: `${prefix}audit:checkpoints`,
+    /** hash: stream id -> "seq hash", for the receipts of opened queries */
+    auditReceipts: `${prefix}audit:receipts`,
+    /** string: the token of the process that chains now */
+    auditChainerLock: `${prefix}audit:chainer`,
     /** prefix of the BullMQ follow-up queue's keys */
     bullPrefix: `${prefix}bull`,
   };
