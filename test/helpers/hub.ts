@@ -28,14 +28,15 @@ export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
  * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, under a key prefix of its own,
  * with a new registry of the test agencies. `env` adds or overrides environment variables (set
  * one to `''` to unset it). `successorOf` starts a new hub process in place of a stopped one,
- * `peerOf` another node beside a running one: same registry, agencies and Redis prefix.
+ * `peerOf` another node beside a running one: same data folder (so the same hub key),
+ * registry, agencies and Redis prefix, as the nodes of one hub share them.
  */
 export async function startTestHub(
   env: Record<string, string> = {},
   options: { successorOf?: TestHub; peerOf?: TestHub } = {},
 ): Promise<TestHub> {
   const predecessor = options.successorOf ?? options.peerOf;
-  const dataDir = await makeTempDir();
+  const dataDir = predecessor?.dataDir ?? (await makeTempDir());
   const registryDir = predecessor?.registryDir ?? join(dataDir, 'registry');
   const agencies = predecessor?.agencies ?? (await createTestRegistry(registryDir));
   const redisPrefix = predecessor?.redisPrefix ?? `ncp-test-${randomUUID()}:`;
@@ -51,7 +52,7 @@ export async function startTestHub(
     ...env,
   });
   const hub = await startHub(config).catch(async (error: unknown) => {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!predecessor) await rm(dataDir, { recursive: true, force: true });
     throw error;
   });
   return {
@@ -63,10 +64,9 @@ export async function startTestHub(
     redisPrefix,
     async stop({ keepFiles = false } = {}) {
       await hub.stop();
-      if (keepFiles) return;
+      // A peer leaves the shared folder to the node it joined; a successor owns it.
+      if (keepFiles || options.peerOf) return;
       await rm(dataDir, { recursive: true, force: true });
-      // a successor owns its predecessor's folders, the registry among them
-      if (options.successorOf) await rm(options.successorOf.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,6 @@
 import {
   type AgencyId,
+  type AuditReceipt,
   type ClientToServerEvents,
   type ConversationBasis,
   type ConversationId,
@@ -397,7 +398,9 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    * Opens an operational query to an officer of another state, on one of the three grounds.
    * The statement of the specific grounds is encrypted to the NCB desks (of both states) and
    * to the counterpart; the question, the conversation's first message, to the counterpart.
-   * The hub tells the NCB and tracks the formal request that must follow.
+   * The hub tells the NCB and tracks the formal request that must follow. The answer's
+   * `receipt` (sequence number and hash of the opening in the hub's audit chain) lets the
+   * officer prove later that the ground was recorded.
    *
    * @example
    * ```ts
@@ -416,7 +419,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     ground: Ground;
     statement: string;
     question: string | MessageContent;
-  }): Promise<{ query: QueryView; conversation: Conversation }> {
+  }): Promise<{ query: QueryView; conversation: Conversation; receipt: AuditReceipt | null }> {
     if (!GROUNDS.includes(options.ground)) {
       throw new HubError('QUERY_GROUND_INVALID', `the ground must be one of ${GROUNDS.join(', ')}`);
     }
@@ -494,7 +497,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     const verified = await this.#enqueue(() => this.#adoptConversation(answer.conversation));
     if (!verified)
       throw new HubError('MEMBERSHIP_INVALID', 'the hub answered with a conversation that does not verify');
-    return { query: answer.query, conversation: verified };
+    return { query: answer.query, conversation: verified, receipt: answer.receipt };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/client-sdk/protocol';
-import type { AgencyPublicJwk } from '@ncp-hub/keys';
+import type { AgencyPublicJwk, AuditEntry } from '@ncp-hub/keys';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -42,6 +42,31 @@ const queryListQuerySchema = z
     ...(status ? { status } : {}),
     ...(overdue ? { overdue: overdue === 'true' } : {}),
   }));
+
+/** Most chain entries one `GET /v1/audit/entries` request looks through. */
+const AUDIT_SCAN_LIMIT = 20_000;
+
+/** `GET /v1/audit/entries` parameters. */
+const auditQuerySchema = z.strictObject({
+  query: z.string().min(1).max(64).optional(),
+  officer: z.string().min(1).max(128).optional(),
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().nonnegative().optional(),
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** Whether an auditor of `agency` may see the entry, and it passes the filter. */
+function matchesAuditFilter(entry: AuditEntry, agency: string, filter: z.infer<typeof auditQuerySchema>): boolean {
+  if (!entry.agencies.includes(agency)) return false;
+  if (filter.query !== undefined && entry.query !== filter.query) return false;
+  if (filter.officer !== undefined) {
+    const actor = entry.actor === 'hub' ? undefined : entry.actor.officer;
+    if (actor !== filter.officer && entry.data.officer !== filter.officer) return false;
+  }
+  if (filter.from !== undefined && entry.at < filter.from) return false;
+  return filter.to === undefined || entry.at <= filter.to;
+}
 
 /** Largest JSON body accepted. */
 export const HTTP_BODY_LIMIT = '64kb';
@@ -112,6 +137,46 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   app.get('/v1/whoami', requireIdentity, (_req, res) => {
     res.json({ identity: res.locals.identity as Identity });
+  });
+
+  const requireAuditor = (_req: Request, res: Response, next: NextFunction) => {
+    if ((res.locals.identity as Identity).roles.includes('auditor')) return next();
+    sendError(res, new HubError('ROLE_REQUIRED', 'the audit log is for users with the auditor role'));
+  };
+
+  app.get('/v1/audit/entries', requireIdentity, requireAuditor, async (req, res) => {
+    const parsed = auditQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HubError('BAD_REQUEST', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const filter = parsed.data;
+    const { agency } = res.locals.identity as Identity;
+    const entries: AuditEntry[] = [];
+    let after = filter.after;
+    for (let scanned = 0; entries.length < filter.limit && scanned < AUDIT_SCAN_LIMIT; scanned += 1000) {
+      const page = await deps.audit.entries(after, 1000);
+      for (const entry of page) {
+        after = entry.seq;
+        if (matchesAuditFilter(entry, agency, filter)) entries.push(entry);
+        if (entries.length === filter.limit) break;
+      }
+      if (page.length < 1000) {
+        if (entries.length < filter.limit) after = -1;
+        break;
+      }
+    }
+    res.json({ entries, next: after === -1 ? null : after });
+  });
+
+  app.get('/v1/audit/export', requireIdentity, requireAuditor, async (_req, res) => {
+    const { agency } = res.locals.identity as Identity;
+    res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="ncp-hub-audit-${agency}.jsonl"`);
+    for await (const line of deps.audit.export((entry) => entry.agencies.includes(agency))) {
+      res.write(`${JSON.stringify(line)}\n`);
+    }
+    res.end();
   });
 
   app.get('/v1/queries', requireIdentity, async (req, res) => {
