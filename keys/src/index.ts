@@ -24,6 +24,8 @@ export {
   GENESIS_HASH,
   hashAuditEntry,
 } from './audit-chain.js';
+export type { AuditProblem, AuditVerification, HubKeySet } from './audit-verify.js';
+export { verifyAuditExport } from './audit-verify.js';
 export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
 export { DEVELOPMENT_AGENCIES, ensureDevelopmentAgencies } from './dev-agencies.js';
 export type {

@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AUDIT_CHECKPOINT_TYPE,
+  type AuditEntry,
+  type AuditEvent,
+  chainAuditEvent,
+  GENESIS_HASH,
+} from '../src/audit-chain.js';
 import { runCli } from '../src/cli.js';
 import {
   loadTrustRegistry,
@@ -76,7 +84,7 @@ async function kids(id = 'UA-NPU'): Promise<string[]> {
 
 async function issue(kid?: string): Promise<string> {
   const args = ['issue-token', '--agency', 'UA-NPU', '--officer', 'o.petrenko', '--roles', 'officer,supervisor'];
-  const result = await run([...args, '--audience', AUDIENCE, '--keys', keys, ...(kid ? ['--kid', kid] : [])]);
+  const result = await run([...args, '--audience', AUDIENCE, '--keys', keys, ...(kid ? [`--kid=${kid}`] : [])]);
   expect(result.code, result.stderr).toBe(0);
   expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   return result.stdout.trim();
@@ -301,7 +309,7 @@ describe('rotate, jwks and revoke', () => {
     const rotated = await run(['rotate', '--id', 'UA-NPU', '--registry', registry, '--keys', keys]);
     const newKid = rotated.stdout.trim();
 
-    const revoked = await run(['revoke', '--id', 'UA-NPU', '--kid', oldKid, '--registry', registry, '--keys', keys]);
+    const revoked = await run(['revoke', '--id', 'UA-NPU', `--kid=${oldKid}`, '--registry', registry, '--keys', keys]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toContain('private key was deleted');
     expect(await kids()).toEqual([newKid]);
@@ -316,7 +324,7 @@ describe('rotate, jwks and revoke', () => {
   it('refuses to revoke the last key, or an unknown kid', async () => {
     await createAgency();
     const [kid] = (await kids()) as [string];
-    const last = await run(['revoke', '--id', 'UA-NPU', '--kid', kid, '--registry', registry]);
+    const last = await run(['revoke', '--id', 'UA-NPU', `--kid=${kid}`, '--registry', registry]);
     expect(last.code).toBe(1);
     expect(last.stderr).toContain('last key');
     expect(await kids()).toEqual([kid]);
@@ -382,5 +390,121 @@ describe('dev-init', () => {
     expect(result.stdout).toContain(join(dir, 'registry'));
     expect(result.stdout).toContain(join(dir, 'keys'));
     expect((await loadTrustRegistry(join(dir, 'registry'))).size).toBeGreaterThan(1);
+  });
+});
+
+describe('audit verify', () => {
+  const HUB_KID = 'hub-1';
+
+  /** A three-entry export (entry 2 redacted, a checkpoint of entry 3), its lines, and the hub key files. */
+  async function auditExport(): Promise<{
+    file: string;
+    jwks: string;
+    jwk: string;
+    privateFile: string;
+    lines: string[];
+  }> {
+    const hubKey = await generateKeyPair('EdDSA', { extractable: true });
+    const entries: AuditEntry[] = [];
+    for (const seq of [1, 2, 3]) {
+      const event: AuditEvent = {
+        at: 1_700_000_000_000 + seq,
+        type: 'message.relayed',
+        actor: { agency: 'UA-NPU', officer: 'o.petrenko' },
+        agencies: ['UA-NPU'],
+        data: { size: seq * 10 },
+      };
+      entries.push(chainAuditEvent(event, seq, entries.at(-1)?.hash ?? GENESIS_HASH));
+    }
+    const head = entries[2] as AuditEntry;
+    const payload = new TextEncoder().encode(JSON.stringify({ hub: AUDIENCE, seq: 3, hash: head.hash, at: 1 }));
+    const jws = await new CompactSign(payload)
+      .setProtectedHeader({ alg: 'EdDSA', kid: HUB_KID, typ: AUDIT_CHECKPOINT_TYPE })
+      .sign(hubKey.privateKey);
+    const [first, second] = entries as [AuditEntry, AuditEntry];
+    const lines = [
+      { kind: 'entry', ...first },
+      { kind: 'entry', seq: 2, prev: second.prev, hash: second.hash, redacted: true },
+      { kind: 'entry', ...head },
+      { kind: 'checkpoint', seq: 3, hash: head.hash, at: 1, jws },
+    ].map((line) => JSON.stringify(line));
+    const publicJwk = { ...(await exportJWK(hubKey.publicKey)), kid: HUB_KID };
+    const files = {
+      file: join(dir, 'audit.jsonl'),
+      jwks: join(dir, 'hub-keys.json'),
+      jwk: join(dir, 'hub-key.jwk'),
+      privateFile: join(dir, 'hub-private.jwk'),
+    };
+    await writeFile(files.file, `${lines.join('\n')}\n`);
+    await writeFile(files.jwks, JSON.stringify({ keys: [publicJwk] }));
+    await writeFile(files.jwk, JSON.stringify(publicJwk));
+    await writeFile(files.privateFile, JSON.stringify({ ...(await exportJWK(hubKey.privateKey)), kid: HUB_KID }));
+    return { ...files, lines };
+  }
+
+  it('prints OK with the counts and the head, with a key set or a single JWK', async () => {
+    const { file, jwks, jwk } = await auditExport();
+    const head = JSON.parse((await readFile(file, 'utf8')).split('\n')[2] as string).hash;
+    for (const key of [jwks, jwk]) {
+      const result = await run(['audit', 'verify', file, '--hub-key', key]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`OK: 3 entries (1 redacted), 1 checkpoints, head seq 3 hash ${head}\n`);
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it('prints FAIL with the line, the seq and the problem, with exit 1', async () => {
+    const { file, jwks, lines } = await auditExport();
+    await writeFile(file, `${[lines[0], lines[2], lines[3]].join('\n')}\n`);
+    const result = await run(['audit', 'verify', file, '--hub-key', jwks]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      'FAIL: line 2, entry seq 3: missing: entry 2 is missing (removed): entry 3 follows entry 1\n',
+    );
+
+    await writeFile(file, `${lines[0]}\nnot json\n`);
+    const malformed = await run(['audit', 'verify', file, '--hub-key', jwks]);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stdout).toBe('FAIL: line 2: malformed: the line is not valid JSON\n');
+  });
+
+  it('refuses a private hub key without printing it', async () => {
+    const { file, privateFile } = await auditExport();
+    const result = await run(['audit', 'verify', file, '--hub-key', privateFile]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ncp-keys: the hub key file .* holds a private key/);
+    const { d } = JSON.parse(await readFile(privateFile, 'utf8'));
+    expect(result.stdout + result.stderr).not.toContain(d);
+    expect(result.stdout).toBe('');
+  });
+
+  it('fails with exit 1 for a missing export or key file', async () => {
+    const { file, jwks } = await auditExport();
+    const missing = await run(['audit', 'verify', join(dir, 'nope.jsonl'), '--hub-key', jwks]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^ncp-keys: cannot read audit export .*nope\.jsonl: no such file/);
+    const noKey = await run(['audit', 'verify', file, '--hub-key', join(dir, 'nope.json')]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/^ncp-keys: cannot read hub key file/);
+  });
+
+  it('returns 2 for usage errors, and prints its help', async () => {
+    const { file, jwks } = await auditExport();
+    const cases: [string[], string][] = [
+      [['audit'], 'missing subcommand'],
+      [['audit', 'check', file, '--hub-key', jwks], 'unknown subcommand "check"'],
+      [['audit', 'verify', '--hub-key', jwks], 'missing FILE'],
+      [['audit', 'verify', file], 'missing --hub-key'],
+      [['audit', 'verify', file, 'extra', '--hub-key', jwks], 'unexpected argument "extra"'],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await run(argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr, argv.join(' ')).toContain(message);
+      expect(result.stdout).toBe('');
+    }
+    const help = await run(['audit', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: ncp-keys audit verify FILE --hub-key KEYFILE/);
   });
 });

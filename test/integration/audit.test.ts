@@ -30,7 +30,13 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await makeTempDir();
-  const POLICY_FILE = await writeSecondsPolicy(dir, { deadline: '6s', reminders: ['5s'], ack: '1s', resend: '1h', escalation: '1h' });
+  const POLICY_FILE = await writeSecondsPolicy(dir, {
+    deadline: '6s',
+    reminders: ['5s'],
+    ack: '1s',
+    resend: '1h',
+    escalation: '1h',
+  });
   hub = await startTestHub({ POLICY_FILE, AUDIT_CHECKPOINT_EVERY: '5', AUDIT_CHECKPOINT_SECONDS: '0.5' });
 });
 afterEach(async () => {
@@ -104,13 +110,20 @@ describe('the audit log of a full query lifecycle', () => {
       return events.includes('REMINDER') && events.includes('ESCALATED');
     }, 10_000);
     await desk.acknowledgeQuery(query.id);
-    await ua.registerFormalRequest(query.id, { reference: 'MLA/2026/777', instrument: 'MLA_REQUEST', centralAuthority: 'UA-PGO', date: '2026-11-29' });
+    await ua.registerFormalRequest(query.id, {
+      reference: 'MLA/2026/777',
+      instrument: 'MLA_REQUEST',
+      centralAuthority: 'UA-PGO',
+      date: '2026-11-29',
+    });
     expect((await pgo.confirmFormalRequest(query.id)).status).toBe('CLOSED');
     await settled();
 
     const text = await exportFor('UA-NPU');
     const lines = linesOf(text);
-    const entries = lines.filter((line): line is { kind: 'entry' } & AuditEntry => line.kind === 'entry' && !('redacted' in line));
+    const entries = lines.filter(
+      (line): line is { kind: 'entry' } & AuditEntry => line.kind === 'entry' && !('redacted' in line),
+    );
     const types = new Set(entries.map((entry) => entry.type));
     for (const type of [
       'auth.accepted',
@@ -141,6 +154,8 @@ describe('the audit log of a full query lifecycle', () => {
       data: { ground: 'THREAT_TO_LIFE' },
     });
     expect(lines.some((line) => line.kind === 'checkpoint')).toBe(true);
+    // The export ends on a signed head: nothing at its end can be cut unnoticed.
+    expect(lines.at(-1)?.kind).toBe('checkpoint');
 
     const verdict = await verifyAuditExport(text, await hubKeys());
     expect(verdict).toMatchObject({ ok: true });
@@ -154,7 +169,9 @@ describe('the audit log of a full query lifecycle', () => {
     expect(ok.stdout).toMatch(/^OK: \d+ entries/);
     const tampered = text.replace(/"bytes":(\d+)/, (_m, n: string) => `"bytes":${Number(n) + 1}`);
     await writeFile(file, tampered);
-    const failed = await run(NCP_KEYS, ['audit', 'verify', file, '--hub-key', keyFile]).catch((error: { code: number; stdout: string }) => error);
+    const failed = await run(NCP_KEYS, ['audit', 'verify', file, '--hub-key', keyFile]).catch(
+      (error: { code: number; stdout: string }) => error,
+    );
     expect((failed as { code: number }).code).toBe(1);
     expect((failed as { stdout: string }).stdout).toMatch(/^FAIL: line \d+, entry seq \d+: altered/);
 
@@ -195,7 +212,11 @@ describe('auditors', () => {
     }
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((entry) => entry.agencies.includes('PL-KGP'))).toBe(true);
-    expect(seen.some((entry) => entry.type === 'auth.accepted' && entry.actor !== 'hub' && entry.actor.officer === 'ua.only')).toBe(false);
+    expect(
+      seen.some(
+        (entry) => entry.type === 'auth.accepted' && entry.actor !== 'hub' && entry.actor.officer === 'ua.only',
+      ),
+    ).toBe(false);
 
     const text = await exportFor('PL-KGP');
     const lines = linesOf(text);
@@ -204,12 +225,16 @@ describe('auditors', () => {
     expect(full.every((entry) => entry.agencies.includes('PL-KGP'))).toBe(true);
     expect(await verifyAuditExport(text, await hubKeys())).toMatchObject({ ok: true });
 
-    const filtered = (await (await fetch(`${hub.url}/v1/audit/entries?limit=500&officer=pl.audit`, { headers })).json()) as {
+    const filtered = (await (
+      await fetch(`${hub.url}/v1/audit/entries?limit=500&officer=pl.audit`, { headers })
+    ).json()) as {
       entries: AuditEntry[];
     };
     expect(filtered.entries.length).toBeGreaterThan(0);
     expect(
-      filtered.entries.every((entry) => (entry.actor !== 'hub' && entry.actor.officer === 'pl.audit') || entry.data.officer === 'pl.audit'),
+      filtered.entries.every(
+        (entry) => (entry.actor !== 'hub' && entry.actor.officer === 'pl.audit') || entry.data.officer === 'pl.audit',
+      ),
     ).toBe(true);
   });
 
@@ -232,7 +257,10 @@ describe('the chain across hub restarts', () => {
     const before = linesOf(await exportFor('UA-NPU', first)).filter((line) => line.kind === 'entry').length;
     await first.stop({ keepFiles: true });
 
-    const second = await startTestHub({ AUDIT_CHECKPOINT_EVERY: '3', AUDIT_CHECKPOINT_SECONDS: '0.5' }, { successorOf: first });
+    const second = await startTestHub(
+      { AUDIT_CHECKPOINT_EVERY: '3', AUDIT_CHECKPOINT_SECONDS: '0.5' },
+      { successorOf: first },
+    );
     try {
       await connectDevice(second.url, second.agencies['UA-NPU'], 'ua.after');
       await settled(second);

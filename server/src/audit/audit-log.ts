@@ -20,15 +20,19 @@ export interface AuditReceipt {
   hash: string;
 }
 
-/** Appends chained entries, moves the head, and releases nothing unless this process holds the lock. */
+/**
+ * Appends chained entries and moves the head, only if this process holds the lock and the
+ * head is still where it read it (the last argument: the seq it chained after).
+ */
 const CHAIN = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if (redis.call('HGET', KEYS[3], 'seq') or '0') ~= ARGV[#ARGV] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local count = tonumber(ARGV[3])
 for i = 1, count do redis.call('RPUSH', KEYS[2], ARGV[3 + i]) end
 local at = 4 + count
 redis.call('HSET', KEYS[3], 'seq', ARGV[at], 'hash', ARGV[at + 1], 'cursor', ARGV[at + 2])
-for i = at + 3, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+for i = at + 3, #ARGV - 1, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
 redis.call('XTRIM', KEYS[5], 'MINID', ARGV[at + 2])
 return 1
 `;
@@ -107,15 +111,32 @@ export class AuditLog {
       .catch(() => undefined);
   }
 
+  #chaining: Promise<number> = Promise.resolve(0);
+
   /** Chains what the stream holds, if this process holds (or gets) the lock. Returns the entries chained. */
-  async chainOnce(): Promise<number> {
+  chainOnce(checkpoint = false): Promise<number> {
+    // One chaining at a time in this process: the timer, receipts and exports all ask for it.
+    const next = this.#chaining.catch(() => 0).then(() => this.#chainOnce(checkpoint));
+    this.#chaining = next;
+    return next;
+  }
+
+  async #chainOnce(forceCheckpoint: boolean): Promise<number> {
     const lockMs = 5000;
     const held =
       (await this.redis.set(this.keys.auditChainerLock, this.#token, 'PX', lockMs, 'NX')) === 'OK' ||
       (await this.redis.get(this.keys.auditChainerLock)) === this.#token;
-    if (!held) return 0;
+    if (!held) {
+      // Another process chains; an export still gets a checkpoint of the head as it stands.
+      if (forceCheckpoint) {
+        const current = await this.redis.hgetall(this.keys.auditHead);
+        await this.checkpointIfDue(Number(current.seq ?? 0), current.hash ?? GENESIS_HASH, current, true);
+      }
+      return 0;
+    }
     const head = await this.redis.hgetall(this.keys.auditHead);
-    let seq = Number(head.seq ?? 0);
+    const chainedAfter = head.seq ?? '0';
+    let seq = Number(chainedAfter);
     let hash = head.hash ?? GENESIS_HASH;
     const cursor = head.cursor ?? '0-0';
     const events = (await this.redis.xrange(this.keys.auditStream, `(${cursor}`, '+', 'COUNT', 500)) as Array<
@@ -148,19 +169,29 @@ export class AuditLog {
         hash,
         last,
         ...receipts,
+        chainedAfter,
       );
       if (stored !== 1) return 0;
     }
-    await this.checkpointIfDue(seq, hash, head);
+    await this.checkpointIfDue(seq, hash, head, forceCheckpoint);
     return events.length;
   }
 
-  private async checkpointIfDue(seq: number, hash: string, head: Record<string, string>): Promise<void> {
+  /**
+   * Signs a checkpoint of the current head now, if entries came since the last one: an export
+   * then ends on a signed head, and nothing at its end can be cut or edited unnoticed.
+   */
+  async checkpointNow(): Promise<void> {
+    await this.chainOnce(true);
+  }
+
+  private async checkpointIfDue(seq: number, hash: string, head: Record<string, string>, force = false): Promise<void> {
     const lastSeq = Number(head.checkpointSeq ?? 0);
     const lastAt = Number(head.checkpointAt ?? 0);
     if (seq <= lastSeq) return;
     const now = Date.now();
-    if (seq - lastSeq < this.options.checkpointEvery && now - lastAt < this.options.checkpointIntervalMs) return;
+    const due = seq - lastSeq >= this.options.checkpointEvery || now - lastAt >= this.options.checkpointIntervalMs;
+    if (!force && !due) return;
     const payload = { hub: this.options.hubId, seq, hash, at: now };
     const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
       .setProtectedHeader({ alg: 'EdDSA', kid: this.hubKey.kid, typ: AUDIT_CHECKPOINT_TYPE })

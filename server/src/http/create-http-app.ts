@@ -171,6 +171,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   app.get('/v1/audit/export', requireIdentity, requireAuditor, async (_req, res) => {
     const { agency } = res.locals.identity as Identity;
+    await deps.audit.checkpointNow();
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="ncp-hub-audit-${agency}.jsonl"`);
     for await (const line of deps.audit.export((entry) => entry.agencies.includes(agency))) {
