@@ -194,6 +194,51 @@ describe('the audit log of a full query lifecycle', () => {
   });
 });
 
+describe('a tampered export of the real log', () => {
+  it('is caught, naming the first bad entry, for each kind of tampering', async () => {
+    await connectDevice(hub.url, hub.agencies['UA-NPU'], 'ua.tamper');
+    await settled();
+    const text = await exportFor('UA-NPU');
+    const keys = await hubKeys();
+    expect(await verifyAuditExport(text, keys)).toMatchObject({ ok: true });
+    const lines = text.split('\n').filter(Boolean);
+    const entryAt = (seq: number) =>
+      lines.findIndex((line) => JSON.parse(line).kind === 'entry' && JSON.parse(line).seq === seq);
+    const fullEntry = lines.findIndex(
+      (line, index) => index > 3 && !line.includes('"redacted"') && line.includes('"kind":"entry"'),
+    );
+    const seqOf = (index: number) => JSON.parse(lines[index] as string).seq as number;
+    const join = (edited: string[]) => `${edited.join('\n')}\n`;
+
+    const removed = lines.filter((_, index) => index !== entryAt(3));
+    expect(await verifyAuditExport(join(removed), keys)).toMatchObject({ ok: false, problem: 'missing', seq: 4 });
+
+    const altered = [...lines];
+    altered[fullEntry] = (altered[fullEntry] as string).replace('"at":', '"at":1');
+    expect(await verifyAuditExport(join(altered), keys)).toMatchObject({
+      ok: false,
+      problem: 'altered',
+      seq: seqOf(fullEntry),
+    });
+
+    const reordered = [...lines];
+    const [a, b] = [entryAt(2), entryAt(3)];
+    [reordered[a], reordered[b]] = [reordered[b] as string, reordered[a] as string];
+    expect(await verifyAuditExport(join(reordered), keys)).toMatchObject({ ok: false, problem: 'reordered' });
+
+    const inserted = [...lines];
+    inserted.splice(entryAt(3), 0, lines[entryAt(2)] as string);
+    expect(await verifyAuditExport(join(inserted), keys)).toMatchObject({ ok: false, problem: 'inserted' });
+
+    const checkpointLine = lines.findIndex((line) => JSON.parse(line).kind === 'checkpoint');
+    const forged = [...lines];
+    const checkpoint = JSON.parse(lines[checkpointLine] as string);
+    const [header, payload] = (checkpoint.jws as string).split('.');
+    forged[checkpointLine] = JSON.stringify({ ...checkpoint, jws: `${header}.${payload}.${'A'.repeat(86)}` });
+    expect(await verifyAuditExport(join(forged), keys)).toMatchObject({ ok: false, problem: 'checkpoint-signature' });
+  });
+});
+
 describe('auditors', () => {
   it('see only the entries that involve their own agency; others are redacted in their export, which still verifies', async () => {
     await connectDevice(hub.url, hub.agencies['UA-NPU'], 'ua.only');
