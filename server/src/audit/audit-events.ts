@@ -81,7 +81,8 @@ export function messageRelayed(envelope: Envelope, bytes: number): AuditEvent {
     type: 'message.relayed',
     actor: actorOf(header.from),
     conversation: header.conv,
-    agencies: unique([header.from.agency, ...header.to.map((address) => address.split('/')[0] as string)]),
+    // Replaced, in the same script that stores the message, by the conversation members' agencies.
+    agencies: [header.from.agency],
     data: { message: header.id, kind: header.kind, seq: header.seq, bytes, recipients: header.to.length },
   };
 }
@@ -113,6 +114,13 @@ export function queryStep(view: QueryView, entry: TimelineEntry): AuditEvent {
       ...view.ncb.alsoInformed,
       ...(view.formalRequest.filing ? [view.formalRequest.filing.centralAuthority] : []),
     ]),
-    data: { ground: view.ground, caseReference: view.caseReference, ...(entry.detail ?? {}) },
+    data: { ground: view.ground, caseReference: view.caseReference, ...auditDetail(entry) },
   };
+}
+
+/** A timeline entry's detail, minus free text (a withdrawal's reason stays in the query only). */
+function auditDetail(entry: TimelineEntry): Record<string, string | number | boolean> {
+  const { reason, ...detail } = entry.detail ?? {};
+  if (entry.event === 'WITHDRAWN') return { ...detail, reasonGiven: reason !== undefined };
+  return reason === undefined ? detail : { ...detail, reason };
 }

@@ -40,7 +40,16 @@ end
 local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[6])
 if dedupe then redis.call('SET', KEYS[3], cursor .. ' ' .. ARGV[9], 'EX', ARGV[7]) end
-redis.call('XADD', KEYS[4], '*', 'e', ARGV[10])
+-- The audit event's agencies are the conversation's members' (not the client-written header.to).
+local event = cjson.decode(ARGV[10])
+local seen, agencies = {}, {}
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local agency = string.match(member, '^([^/]+)/')
+  if agency and not seen[agency] then seen[agency] = true; table.insert(agencies, agency) end
+end
+table.sort(agencies)
+event.agencies = agencies
+redis.call('XADD', KEYS[4], '*', 'e', cjson.encode(event))
 return {1, cursor}
 `;
 

@@ -152,7 +152,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     );
 
     registerMessagingHandlers(io, socket, deps.messaging, logger);
-    registerQueryHandlers(io, socket, deps.queries, logger);
+    registerQueryHandlers(io, socket, deps.queries, deps.messaging.rateLimiter, logger);
 
     socket.emit(EVENTS.sessionWelcome, {
       protocol: PROTOCOL_VERSION,

@@ -141,7 +141,11 @@ export function registerMessagingHandlers(
     handleEvent(
       EVENTS.conversationCreate,
       conversationCreateSchema,
-      async ({ record }) => announce(await conversations.create(publishedDeviceOf(socket), record)),
+      async ({ record }) => {
+        const device = publishedDeviceOf(socket);
+        rateLimiter.take(officerAddress(device));
+        return announce(await conversations.create(device, record));
+      },
       logger,
     ),
   );
@@ -151,7 +155,11 @@ export function registerMessagingHandlers(
     handleEvent(
       EVENTS.conversationChange,
       conversationChangeSchema,
-      async ({ record }) => announce(await conversations.change(publishedDeviceOf(socket), record)),
+      async ({ record }) => {
+        const device = publishedDeviceOf(socket);
+        rateLimiter.take(officerAddress(device));
+        return announce(await conversations.change(device, record));
+      },
       logger,
     ),
   );

@@ -1,5 +1,6 @@
 import {
   EVENTS,
+  officerAddress,
   queryFileSchema,
   queryOpenSchema,
   queryPendingSchema,
@@ -7,6 +8,7 @@ import {
   queryWithdrawSchema,
 } from '@ncp-hub/client-sdk/protocol';
 import type { Logger } from '../logger.js';
+import type { RateLimiter } from '../messaging/rate-limiter.js';
 import type { QueryService } from '../queries/query-service.js';
 import type { HubServer, HubSocket } from './create-socket-server.js';
 import { handleEvent } from './handle-event.js';
@@ -25,7 +27,13 @@ export const QUERY_EVENTS = [
 ] as const;
 
 /** Registers the operational-query events on one socket. */
-export function registerQueryHandlers(io: HubServer, socket: HubSocket, queries: QueryService, logger: Logger): void {
+export function registerQueryHandlers(
+  io: HubServer,
+  socket: HubSocket,
+  queries: QueryService,
+  rateLimiter: RateLimiter,
+  logger: Logger,
+): void {
   const { identity } = socket.data;
 
   socket.on(
@@ -35,6 +43,7 @@ export function registerQueryHandlers(io: HubServer, socket: HubSocket, queries:
       queryOpenSchema,
       async (payload) => {
         const device = publishedDeviceOf(socket);
+        rateLimiter.take(officerAddress(device));
         const opened = await queries.open(identity, device, payload);
         const room = conversationRoom(opened.conversation.id);
         for (const member of opened.conversation.members) io.in(officerRoom(member)).socketsJoin(room);

@@ -2,7 +2,9 @@ import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/cli
 
 /**
  * Every Redis key the hub uses, in one place. A conversation's keys share the hash tag
- * `{c:<id>}`, so that the scripts touching them work on Redis Cluster too.
+ * `{c:<id>}` and a query's `{q:<id>}`; but the scripts also append to the audit stream, in
+ * the same step as their action, so the hub needs a single Redis (or a managed primary), not
+ * Redis Cluster.
  */
 export function redisKeys(prefix: string) {
   const conversation = (conv: ConversationId) => `${prefix}{c:${conv}}`;
