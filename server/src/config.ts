@@ -62,6 +62,7 @@ const environmentSchema = z.object({
   HUB_KEY_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100),
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(10),
+  AUDIT_REFUSAL_WINDOW_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
 });
 
 function safeProtocol(value: string): string {
@@ -122,6 +123,8 @@ export interface Config {
   auditCheckpointEvery: number;
   /** ... or after this many seconds with new entries. */
   auditCheckpointSeconds: number;
+  /** Refused authentications are recorded as counts per window of this many seconds. */
+  auditRefusalWindowSeconds: number;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -175,5 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hubKeyFile: e.HUB_KEY_FILE === undefined ? undefined : resolve(e.HUB_KEY_FILE),
     auditCheckpointEvery: e.AUDIT_CHECKPOINT_EVERY,
     auditCheckpointSeconds: e.AUDIT_CHECKPOINT_SECONDS,
+    auditRefusalWindowSeconds: e.AUDIT_REFUSAL_WINDOW_SECONDS,
   };
 }

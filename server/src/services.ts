@@ -50,6 +50,7 @@ export async function createServices(
       hubId: config.hubId,
       checkpointEvery: config.auditCheckpointEvery,
       checkpointIntervalMs: config.auditCheckpointSeconds * 1000,
+      refusalWindowMs: config.auditRefusalWindowSeconds * 1000,
     },
     logger,
   );

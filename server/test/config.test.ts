@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       hubKeyFile: undefined,
       auditCheckpointEvery: 100,
       auditCheckpointSeconds: 10,
+      auditRefusalWindowSeconds: 60,
     });
   });
 
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       HUB_KEY_FILE: '/etc/ncp-hub/hub.private.jwk',
       AUDIT_CHECKPOINT_EVERY: '50',
       AUDIT_CHECKPOINT_SECONDS: '2.5',
+      AUDIT_REFUSAL_WINDOW_SECONDS: '5',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -83,6 +85,7 @@ describe('loadConfig', () => {
       hubKeyFile: '/etc/ncp-hub/hub.private.jwk',
       auditCheckpointEvery: 50,
       auditCheckpointSeconds: 2.5,
+      auditRefusalWindowSeconds: 5,
     });
   });
 

@@ -37,7 +37,12 @@ beforeAll(async () => {
     resend: '1h',
     escalation: '1h',
   });
-  hub = await startTestHub({ POLICY_FILE, AUDIT_CHECKPOINT_EVERY: '5', AUDIT_CHECKPOINT_SECONDS: '0.5' });
+  hub = await startTestHub({
+    POLICY_FILE,
+    AUDIT_CHECKPOINT_EVERY: '5',
+    AUDIT_CHECKPOINT_SECONDS: '0.5',
+    AUDIT_REFUSAL_WINDOW_SECONDS: '0.5',
+  });
 });
 afterEach(async () => {
   await closeAllClients();
@@ -147,6 +152,12 @@ describe('the audit log of a full query lifecycle', () => {
       expect(types, type).toContain(type);
     }
     const opened = entries.find((entry) => entry.type === 'query.OPENED' && entry.query === query.id);
+    // Refusals need no token: they are counted, one entry per window and kind.
+    const refused = entries.filter((entry) => entry.type === 'auth.refused');
+    expect(refused[0]).toMatchObject({
+      agencies: ['UA-NPU'],
+      data: { code: 'AUTH_SIGNATURE_INVALID', count: 1, claimedAgency: 'UA-NPU' },
+    });
     expect(opened).toMatchObject({
       seq: receipt?.seq,
       hash: receipt?.hash,
@@ -188,6 +199,28 @@ describe('the audit log of a full query lifecycle', () => {
         expect(text).not.toContain(needle);
         expect(await exportFor('PL-KGP')).not.toContain(needle);
       }
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('refused authentications', () => {
+  it('are counted, not recorded one by one: a flood without a token cannot grow the log', async () => {
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      await settled();
+      const before = await redis.llen(`${hub.redisPrefix}audit:chain`);
+      await Promise.all(Array.from({ length: 30 }, () => fetch(`${hub.url}/v1/whoami`)));
+      await new Promise((resolveWait) => setTimeout(resolveWait, 800));
+      await settled();
+      const added = (await redis.lrange(`${hub.redisPrefix}audit:chain`, before, -1)).map(
+        (raw) => JSON.parse(raw) as AuditEntry,
+      );
+      const refusals = added.filter((entry) => entry.type === 'auth.refused');
+      expect(refusals.reduce((sum, entry) => sum + Number(entry.data.count), 0)).toBe(30);
+      expect(refusals.length).toBeLessThanOrEqual(2);
+      expect(refusals[0]?.data).toMatchObject({ transport: 'http', code: 'AUTH_TOKEN_MISSING', claimedAgency: null });
     } finally {
       redis.disconnect();
     }

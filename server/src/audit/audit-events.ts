@@ -31,14 +31,24 @@ export function authAccepted(identity: Identity, transport: 'socket' | 'http', d
   };
 }
 
-/** A refused token: the agency it claims is recorded only when it is a registry agency. */
-export function authRefused(code: string, transport: 'socket' | 'http', claimedAgency: string | undefined): AuditEvent {
+/**
+ * Refused tokens of one kind in one window: the agency they claim is recorded only when it is a
+ * registry agency.
+ */
+export function authRefused(
+  code: string,
+  transport: 'socket' | 'http',
+  claimedAgency: string | undefined,
+  count: number,
+  from: number,
+  to: number,
+): AuditEvent {
   return {
-    at: Date.now(),
+    at: to,
     type: 'auth.refused',
     actor: 'hub',
     agencies: claimedAgency ? [claimedAgency] : [],
-    data: { transport, code, claimedAgency: claimedAgency ?? null },
+    data: { transport, code, claimedAgency: claimedAgency ?? null, count, from, to },
   };
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AUDIT_CHECKPOINT_TYPE,
   type AuditCheckpoint,
@@ -13,6 +13,7 @@ import { CompactSign } from 'jose';
 import type { HubKey } from '../identity/hub-key.js';
 import type { Logger } from '../logger.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
+import { authRefused } from './audit-events.js';
 
 /** The chained position of an audit entry: what an officer keeps to prove it was recorded. */
 export interface AuditReceipt {
@@ -50,6 +51,17 @@ export interface AuditLogOptions {
   checkpointEvery: number;
   /** ... or after this long with new entries, in ms. @defaultValue 10000 */
   checkpointIntervalMs: number;
+  /** Refused authentications are counted, and recorded once per window and kind. @defaultValue 60000 */
+  refusalWindowMs: number;
+}
+
+/** Refusals counted in this process since the last flush, by transport, code and claimed agency. */
+interface RefusalCount {
+  transport: 'socket' | 'http';
+  code: string;
+  claimedAgency: string | undefined;
+  count: number;
+  from: number;
 }
 
 /**
@@ -61,6 +73,9 @@ export interface AuditLogOptions {
 export class AuditLog {
   readonly #token = randomUUID();
   #timer: NodeJS.Timeout | undefined;
+  #refusalTimer: NodeJS.Timeout | undefined;
+  readonly #refusals = new Map<string, RefusalCount>();
+  readonly #acceptedTokens = new Set<string>();
   #running: Promise<unknown> | undefined;
   #stopped = false;
 
@@ -84,8 +99,47 @@ export class AuditLog {
     return (await this.redis.xadd(this.keys.auditStream, '*', 'e', JSON.stringify(event))) as string;
   }
 
+  /**
+   * Counts a refused authentication. Refusals need no token, so recording each one would let
+   * anyone grow the log without end: they are recorded as one `auth.refused` entry per
+   * window, transport, code and claimed agency, with the count.
+   */
+  recordRefusal(transport: 'socket' | 'http', code: string, claimedAgency: string | undefined): void {
+    const key = `${transport} ${code} ${claimedAgency ?? ''}`;
+    const current = this.#refusals.get(key);
+    if (current) current.count += 1;
+    else this.#refusals.set(key, { transport, code, claimedAgency, count: 1, from: Date.now() });
+  }
+
+  /** Records the refusals counted so far. */
+  async flushRefusals(): Promise<void> {
+    const counts = [...this.#refusals.values()];
+    this.#refusals.clear();
+    const to = Date.now();
+    for (const refusal of counts) {
+      await this.append(
+        authRefused(refusal.code, refusal.transport, refusal.claimedAgency, refusal.count, refusal.from, to),
+      );
+    }
+  }
+
+  /**
+   * Records an accepted HTTP token once per process, not on every request it makes (a
+   * socket's acceptance is recorded per connection).
+   */
+  async recordHttpAcceptance(token: string, event: AuditEvent): Promise<void> {
+    const digest = createHash('sha256').update(token).digest('base64url');
+    if (this.#acceptedTokens.has(digest)) return;
+    if (this.#acceptedTokens.size >= 10_000) this.#acceptedTokens.clear();
+    await this.append(event);
+    this.#acceptedTokens.add(digest);
+  }
+
   /** Starts chaining in this process (it takes turns with the others through a lock). */
   start(intervalMs = 100): void {
+    this.#refusalTimer = setInterval(() => {
+      this.flushRefusals().catch((error: unknown) => this.logger.warn({ err: error }, 'recording refusals failed'));
+    }, this.options.refusalWindowMs);
     const tick = () => {
       if (this.#stopped) return;
       this.#running = this.chainOnce()
@@ -100,6 +154,8 @@ export class AuditLog {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#refusalTimer);
+    await this.flushRefusals().catch(() => undefined);
     await this.#running;
     await this.redis
       .eval(

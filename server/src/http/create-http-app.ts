@@ -4,7 +4,7 @@ import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
-import { authAccepted, authRefused } from '../audit/audit-events.js';
+import { authAccepted } from '../audit/audit-events.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import type { Authenticator } from '../identity/authenticate.js';
@@ -121,14 +121,15 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const requireIdentity = async (req: Request, res: Response, next: NextFunction) => {
     try {
       res.locals.identity = await authenticator.verifyAuthorizationHeader(req.headers.authorization);
-      await deps.audit.append(authAccepted(res.locals.identity as Identity, 'http', null));
+      await deps.audit.recordHttpAcceptance(
+        req.headers.authorization as string,
+        authAccepted(res.locals.identity as Identity, 'http', null),
+      );
       next();
     } catch (error) {
       if (!(error instanceof HubError)) return next(error);
       metrics.authFailures.inc({ code: error.code, transport: 'http' });
-      await deps.audit
-        .append(authRefused(error.code, 'http', authenticator.claimedAgency(req.headers.authorization)))
-        .catch(() => undefined);
+      deps.audit.recordRefusal('http', error.code, authenticator.claimedAgency(req.headers.authorization));
       logger.info({ code: error.code, ip: req.socket.remoteAddress }, 'http authentication refused');
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       sendError(res, error);

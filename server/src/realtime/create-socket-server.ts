@@ -13,7 +13,7 @@ import {
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import { authAccepted, authRefused } from '../audit/audit-events.js';
+import { authAccepted } from '../audit/audit-events.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
@@ -110,7 +110,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       if (!(error instanceof HubError)) logger.error({ err: error }, 'socket authentication failed unexpectedly');
       metrics.authFailures.inc({ code: hubError.code, transport: 'socket' });
       const claimed = authenticator.claimedAgency((socket.handshake.auth as { token?: unknown } | undefined)?.token);
-      await deps.audit.append(authRefused(hubError.code, 'socket', claimed)).catch(() => undefined);
+      deps.audit.recordRefusal('socket', hubError.code, claimed);
       logger.info({ code: hubError.code, ip: socket.handshake.address }, 'socket authentication refused');
       next(connectError(hubError));
     }
