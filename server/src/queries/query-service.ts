@@ -154,8 +154,10 @@ export class QueryService {
     ] as const) {
       this.messages.assertSize(envelope, name);
     }
-    if (await this.store.exists(record.basis.query))
+    // Claim the query id before anything is written: two openings with one id cannot both go on.
+    if (!(await this.store.claim(record.basis.query))) {
       throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
+    }
 
     const change = await this.conversations.create(device, signed, { operationalQuery: true });
     const { item: questionItem } = await this.messages.storeEnvelope(question);
@@ -192,6 +194,9 @@ export class QueryService {
       closedAt: null,
     };
     const stored: QueryRecord = { view, followUp, steps: [] };
+    // The follow-up is scheduled before the query is stored: an OPEN query never lacks its jobs
+    // (a job that runs before the query exists fails and is retried).
+    await this.scheduler.scheduleOpened(stored, this.webhooksFor(view));
     const auditId = await this.store.create(
       stored,
       [entry('OPENED', requester, { ground: view.ground, caseReference: view.caseReference })],
@@ -205,7 +210,6 @@ export class QueryService {
     );
     if (!auditId) throw new HubError('CONVERSATION_EXISTS', 'a query with this id exists');
     this.#queryOfConversation.set(record.conv, view.id);
-    await this.scheduler.scheduleOpened(stored, await this.webhooksOf(view.id));
     const receipt = (await this.audit.receipt(auditId)) ?? null;
     return { query: view, conversation: change.conversation, question: questionItem, record: signed, receipt };
   }
@@ -430,10 +434,8 @@ export class QueryService {
   }
 
   /** The NCBs of a query that have a webhook, with its URL (informed NCBs only). */
-  async webhooksOf(id: string): Promise<Array<{ ncb: string; url: string }>> {
-    const record = await this.store.get(id);
-    if (!record) return [];
-    return [record.view.ncb.agency, ...record.view.ncb.alsoInformed].flatMap((ncb) => {
+  webhooksFor(view: QueryView): Array<{ ncb: string; url: string }> {
+    return [view.ncb.agency, ...view.ncb.alsoInformed].flatMap((ncb) => {
       const url = this.registry.current.get(ncb)?.entry.webhook;
       return url ? [{ ncb, url }] : [];
     });

@@ -78,8 +78,9 @@ export class QueryStore {
     return created;
   }
 
-  async exists(id: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys.query(id))) === 1;
+  /** Claims a new query id; false when it is taken (claimed or stored). */
+  async claim(id: string): Promise<boolean> {
+    return (await this.redis.set(`${this.keys.query(id)}:claim`, '1', 'NX')) === 'OK';
   }
 
   async get(id: string): Promise<QueryRecord | undefined> {
