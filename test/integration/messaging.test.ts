@@ -1,8 +1,13 @@
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { HubClient } from '@ncp-hub/client-sdk';
 import { MemoryKeyStore } from '@ncp-hub/client-sdk';
 import { FileKeyStore } from '@ncp-hub/client-sdk/node';
 import type { ConversationBasis } from '@ncp-hub/client-sdk/protocol';
+import { generateAgencyKey } from '@ncp-hub/keys';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
@@ -171,6 +176,46 @@ describe('several hub nodes on one Redis', () => {
     } finally {
       await closeAllClients();
       await peer.stop();
+    }
+  });
+});
+
+describe('an agency that publishes its keys at a jwksUri', () => {
+  it("has its officers' devices verified with keys fetched from the agency", async () => {
+    const remote = await generateAgencyKey('ES256');
+    const jwksServer = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [remote.publicJwk] }));
+    });
+    jwksServer.listen(0, '127.0.0.1');
+    await once(jwksServer, 'listening');
+    const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+    await writeFile(
+      join(testHub.registryDir, 'LV-VP.json'),
+      JSON.stringify({ id: 'LV-VP', name: 'State Police of Latvia', country: 'LV', kind: 'police', jwksUri }),
+    );
+    expect(await testHub.hub.registry.reload()).toBe(true);
+    try {
+      const latvian = {
+        id: 'LV-VP',
+        name: 'State Police of Latvia',
+        country: 'LV',
+        kind: 'police' as const,
+        key: remote,
+      };
+      const lv = await connectDevice(testHub.url, latvian, `lv.officer.${run}`);
+      const ua = await connectUa();
+      const lvMessages = record(lv, 'message');
+      const conversation = await ua.createConversation({
+        kind: 'direct',
+        members: [{ agency: 'LV-VP', officer: `lv.officer.${run}` }],
+        basis,
+      });
+      await ua.send(conversation.id, 'to Riga');
+      await waitForCount(lvMessages, 1);
+      expect(lvMessages[0]?.content).toEqual({ v: 1, type: 'text', text: 'to Riga' });
+    } finally {
+      jwksServer.close();
     }
   });
 });

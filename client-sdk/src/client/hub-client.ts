@@ -137,6 +137,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   readonly #directory = new Map<OfficerAddress, { attestations: string[]; fetchedAt: number }>();
   readonly #pendingReceipts = new Map<ConversationId, MessageId[]>();
   readonly #pendingAcks = new Map<ConversationId, Cursor>();
+  /** Conversations whose processing hit a transient failure: not acknowledged until resynced. */
+  readonly #stalled = new Set<ConversationId>();
   #flushScheduled = false;
 
   get #directoryRefreshMs(): number {
@@ -380,9 +382,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     const conversation = await this.#verifiedConversation(conv);
     const recipients = await this.#recipientsOf(conversation);
     if (recipients.length === 0) throw new HubError('NOT_A_MEMBER', 'no verified device to send to');
-    const seqKey = `seq:${conv}`;
-    const seq = ((await this.#options.store.get<number>(seqKey)) ?? 0) + 1;
-    await this.#options.store.set(seqKey, seq);
+    const seq = await this.#nextSeq(conv);
     const envelope = await sealEnvelope({
       header: { id: toBase64url(randomBytes(16)), conv, from: this.device, ts: Date.now(), seq, kind: 'chat' },
       content: typeof content === 'string' ? { v: 1, type: 'text', text: content } : content,
@@ -767,6 +767,19 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     return answer as never;
   }
 
+  #seqLock: Promise<unknown> = Promise.resolve();
+
+  /** The next sequence number of this device in a conversation, allocated one at a time. */
+  #nextSeq(conv: ConversationId): Promise<number> {
+    const next = this.#seqLock.then(async () => {
+      const seq = ((await this.#options.store.get<number>(`seq:${conv}`)) ?? 0) + 1;
+      await this.#options.store.set(`seq:${conv}`, seq);
+      return seq;
+    });
+    this.#seqLock = next.catch(() => undefined);
+    return next;
+  }
+
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task);
     this.#queue = run.catch((error: unknown) => this.emit('error', error));
@@ -846,9 +859,16 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     return verified;
   }
 
+  /**
+   * The signing key of the device that signed a membership record: its current attestation,
+   * or else the key this client verified for it before (records stay verifiable after the
+   * device's attestation has expired).
+   */
   async #signingKeyOf(by: DeviceRef): Promise<Uint8Array | undefined> {
     const key = await this.#senderKey(by);
-    return 'key' in key ? key.key : undefined;
+    if ('key' in key) return key.key;
+    const known = await this.#trust.knownDevice(by);
+    return known ? fromBase64url(known.signingKey) : undefined;
   }
 
   /**
@@ -890,6 +910,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   // Receiving
 
   async #syncAll(): Promise<void> {
+    this.#stalled.clear();
     const { conversations } = await this.#request(EVENTS.conversationList, {});
     for (const info of conversations) {
       const conversation = await this.#adoptConversation(info);
@@ -910,13 +931,20 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   async #processItem(item: ConversationItem): Promise<void> {
+    // After a transient failure (a request that timed out, the hub unreachable), nothing more
+    // of that conversation is acknowledged until the next sync fetches it again from the
+    // last acknowledged position: an item is acknowledged only once it has a final verdict.
+    if (this.#stalled.has(item.conv)) return;
     try {
       if (item.type === 'message') await this.#processMessage(item);
       else await this.#processReceipt(item);
-    } finally {
-      this.#pendingAcks.set(item.conv, item.cursor);
-      this.#scheduleFlush();
+    } catch (error) {
+      this.#stalled.add(item.conv);
+      this.emit('error', error);
+      return;
     }
+    this.#pendingAcks.set(item.conv, item.cursor);
+    this.#scheduleFlush();
   }
 
   async #processMessage(item: Extract<ConversationItem, { type: 'message' }>): Promise<void> {
@@ -936,7 +964,11 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     let conversation: Conversation;
     try {
       conversation = await this.#verifiedConversation(item.conv);
-    } catch {
+    } catch (error) {
+      const final =
+        error instanceof HubError &&
+        ['NOT_A_MEMBER', 'CONVERSATION_NOT_FOUND', 'MEMBERSHIP_INVALID'].includes(error.code);
+      if (!final) throw error;
       return fail('NOT_A_MEMBER');
     }
     if (!conversation.members.some((m) => officerAddress(m) === officerAddress(header.from))) {

@@ -67,8 +67,8 @@ export class TrustStore {
       set && (kid === undefined || set.keys.some((k) => k.kid === kid));
     if (knowsKid(stored)) return stored;
     const fetched = await this.#fetchAgency(agency);
-    if (!fetched?.jwks) return stored;
-    const keys = fetched.jwks as AgencyKeySet;
+    const keys = fetched ? await keySetOf(fetched) : undefined;
+    if (!keys) return stored;
     if (!stored) {
       await this.store.set(`trust:agency:${agency}`, keys);
       return keys;
@@ -92,11 +92,12 @@ export class TrustStore {
   async acceptAgencyKeys(agency: AgencyId): Promise<string[]> {
     this.#fetchedAt = Number.NEGATIVE_INFINITY;
     const fetched = await this.#fetchAgency(agency);
-    if (!fetched?.jwks) return [];
-    await this.store.set(`trust:agency:${agency}`, fetched.jwks);
+    const keys = fetched ? await keySetOf(fetched) : undefined;
+    if (!keys) return [];
+    await this.store.set(`trust:agency:${agency}`, keys);
     this.#reported.delete(agency);
     this.#verified.clear();
-    return (fetched.jwks as AgencyKeySet).keys.map((k) => k.kid as string);
+    return keys.keys.map((k) => k.kid as string);
   }
 
   async #fetchAgency(agency: AgencyId): Promise<DirectoryAgency | undefined> {
@@ -105,6 +106,11 @@ export class TrustStore {
       this.#fetchedAt = Date.now();
     }
     return this.#agencies.get(agency);
+  }
+
+  /** The keys this client verified for a device before, if any (kept in the key store). */
+  knownDevice(device: DeviceRef): Promise<{ signingKey: string; encryptionKey: string } | undefined> {
+    return this.store.get(`trust:device:${deviceAddress(device)}`);
   }
 
   /**
@@ -164,6 +170,22 @@ export class TrustStore {
     }
     this.#verified.set(jws, attestation);
     return attestation;
+  }
+}
+
+/**
+ * An agency's public keys as the directory gives them: inline, or fetched from the agency's
+ * `jwksUri` (from the agency itself, not through the hub). Undefined when unavailable.
+ */
+async function keySetOf(agency: DirectoryAgency): Promise<AgencyKeySet | undefined> {
+  if (agency.jwks) return agency.jwks as AgencyKeySet;
+  if (!agency.jwksUri) return undefined;
+  try {
+    const response = await fetch(agency.jwksUri, { signal: AbortSignal.timeout(5000) });
+    const body = (await response.json()) as { keys?: unknown };
+    return response.ok && Array.isArray(body.keys) ? { keys: body.keys as JWK[] } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
