@@ -167,6 +167,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       messaging: services.messaging,
       queries: services.queries,
       audit: services.audit,
+      registry,
     });
     cleanups.push(async () => {
       io.disconnectSockets(true);

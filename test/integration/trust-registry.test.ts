@@ -1,5 +1,6 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EVENTS } from '@ncp-hub/client-sdk/protocol';
 import { createRegistryEntry, RegistryError, writeRegistryEntry } from '@ncp-hub/keys';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addTestAgency, tokenFor } from '../helpers/agencies.js';
@@ -30,6 +31,25 @@ describe('trust registry reload', () => {
     await writeRegistryEntry(testHub.registryDir, createRegistryEntry(newcomer, [newcomer.key.publicJwk]));
     const { welcome } = await waitFor(() => connectOfficer(testHub.url, token), 10_000, 100);
     expect(welcome.identity).toMatchObject({ agency: 'DE-BKA', country: 'DE', agencyKind: 'police' });
+  });
+
+  it('ends the open sessions of an agency removed from the registry', async () => {
+    const leaving = await addTestAgency(testHub.registryDir, {
+      id: 'LT-FCIS',
+      name: 'FCIS',
+      country: 'LT',
+      kind: 'police',
+    });
+    expect(await testHub.hub.registry.reload()).toBe(true);
+    const { socket } = await connectOfficer(testHub.url, await tokenFor(leaving));
+    const staying = await connectOfficer(testHub.url, await tokenFor(testHub.agencies['UA-NPU']));
+    const ended = new Promise<{ code: string }>((resolve) => socket.once(EVENTS.sessionExpired, resolve));
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    await rm(join(testHub.registryDir, 'LT-FCIS.json'));
+    expect(await testHub.hub.registry.reload()).toBe(true);
+    expect((await ended).code).toBe('AUTH_ISSUER_UNKNOWN');
+    expect(await disconnected).toBe('io server disconnect');
+    expect(staying.socket.connected).toBe(true);
   });
 
   it('keeps the registry in force when a changed file is bad', async () => {

@@ -11,6 +11,7 @@ export class TrustRegistryHolder {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
+  readonly #listeners = new Set<() => void>();
 
   private constructor(
     readonly dir: string,
@@ -46,11 +47,17 @@ export class TrustRegistryHolder {
     try {
       this.#current = await loadTrustRegistry(this.dir);
       this.logger.info({ agencies: this.#current.size }, 'trust registry reloaded');
+      for (const listener of this.#listeners) listener();
       return true;
     } catch (error) {
       this.logger.error({ problem: (error as Error).message }, 'trust registry reload failed; the previous one stays');
       return false;
     }
+  }
+
+  /** Calls `listener` after every reload that took effect. */
+  onReload(listener: () => void): void {
+    this.#listeners.add(listener);
   }
 
   close(): void {

@@ -18,6 +18,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
 import type { Authenticator } from '../identity/authenticate.js';
+import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
@@ -37,6 +38,8 @@ export interface SocketData {
   device: DeviceId | null;
   /** Whether the device's attestation is in the directory. */
   published: boolean;
+  /** The token the connection was accepted with, to check again when the registry changes. Never logged. */
+  token: string;
 }
 
 type InterServerEvents = Record<string, never>;
@@ -53,6 +56,7 @@ export interface SocketServerDependencies {
   messaging: MessagingServices;
   queries: QueryService;
   audit: AuditLog;
+  registry: TrustRegistryHolder;
 }
 
 /** Largest Socket.IO frame accepted, in bytes. */
@@ -98,6 +102,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       }
       const auth = socket.handshake.auth as { token?: unknown; device?: unknown } | undefined;
       socket.data.identity = await authenticator.verify(auth?.token);
+      socket.data.token = auth?.token as string;
       if (auth?.device !== undefined && !deviceIdSchema.safeParse(auth.device).success) {
         throw new HubError('BAD_REQUEST', 'auth.device: 1-64 of A-Z, a-z, 0-9 and . _ -');
       }
@@ -113,6 +118,19 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       deps.audit.recordRefusal('socket', hubError.code, claimed);
       logger.info({ code: hubError.code, ip: socket.handshake.address }, 'socket authentication refused');
       next(connectError(hubError));
+    }
+  });
+
+  // A key revoked or an agency removed from the registry ends the sessions it let in.
+  deps.registry.onReload(() => {
+    for (const socket of io.of('/').sockets.values()) {
+      authenticator.verify(socket.data.token).catch((error: unknown) => {
+        const body =
+          error instanceof HubError ? error.toBody() : { code: 'INTERNAL' as const, message: 'internal error' };
+        logger.info({ agency: socket.data.identity.agency, code: body.code }, 'session ended by a registry change');
+        socket.emit(EVENTS.sessionExpired, body);
+        socket.disconnect(true);
+      });
     }
   });
 
