@@ -39,6 +39,8 @@ export interface DeviceOptions {
   directoryRefreshMs?: number;
   /** Roles in the officer's token (default: the agency kind's usual role). */
   roles?: Role[];
+  /** See HubClientOptions.requestTimeoutMs. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function connectDevice(
       ? { pinnedAgencyKeys: Object.fromEntries(options.pin.map((a) => [a.id, { keys: [a.key.publicJwk] }])) }
       : {}),
     ...(options.directoryRefreshMs === undefined ? {} : { directoryRefreshMs: options.directoryRefreshMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     socket: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
   });
   clients.add(client);

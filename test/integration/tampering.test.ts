@@ -292,6 +292,33 @@ describe('the receiving SDK detects', () => {
   });
 });
 
+describe('a transient failure while receiving', () => {
+  it('loses nothing: the items are not acknowledged, and the next sync delivers them once', async () => {
+    const sender = await connectDevice(testHub.url, testHub.agencies['UA-NPU'], UA.officer);
+    const recipient = await connectDevice(relay.url, testHub.agencies['PL-KGP'], PL.officer, {
+      directoryRefreshMs: 0,
+      requestTimeoutMs: 300,
+    });
+    const conversation = await sender.createConversation({ kind: 'direct', members: [PL], basis });
+    const messages = record(recipient, 'message');
+    const errors = record(recipient, 'error');
+    // The hub (here: the relay) stops answering directory look-ups: the recipient cannot verify the sender.
+    relay.toHub = (event, args) => (event === EVENTS.directoryDevices ? null : args);
+    await sender.send(conversation.id, 'first');
+    await sender.send(conversation.id, 'second');
+    await waitForCount(errors, 1, 5000);
+    expect(messages).toEqual([]);
+
+    relay.toHub = (_event, args) => args;
+    await recipient.sync();
+    await waitForCount(messages, 2);
+    expect(messages.map((m) => m.content)).toEqual([
+      { v: 1, type: 'text', text: 'first' },
+      { v: 1, type: 'text', text: 'second' },
+    ]);
+  });
+});
+
 describe('agency keys', () => {
   /** A hub that swaps PL-KGP's keys for its own and serves an attestation it made for a fake device. */
   async function substituteAgencyKeys() {
