@@ -395,6 +395,40 @@ describe("an NCB's own system", () => {
   });
 });
 
+describe("an NCB's system that refuses the webhook", () => {
+  it('gets the failure recorded and escalated', async () => {
+    const receiver = createServer((_req, res) => {
+      res.statusCode = 400;
+      res.end();
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/refuse`;
+    const entry = await readRegistryEntry(hub.registryDir, 'NCB-UA');
+    try {
+      await writeRegistryEntry(hub.registryDir, { ...entry, webhook });
+      expect(await hub.hub.registry.reload()).toBe(true);
+      const { ua } = await officers();
+      const { query } = await openQuery(ua);
+      await waitFor(async () =>
+        (await ua.getQuery(query.id)).timeline.some(
+          (e) => e.event === 'ESCALATED' && e.detail?.reason === 'WEBHOOK_FAILED',
+        ),
+      );
+      const { timeline } = await ua.getQuery(query.id);
+      expect(timeline.find((e) => e.detail?.reason === 'WEBHOOK_FAILED')?.detail).toMatchObject({
+        ncb: 'NCB-UA',
+        cause: expect.stringContaining('HTTP 400'),
+      });
+    } finally {
+      const { webhook: _removed, ...withoutWebhook } = await readRegistryEntry(hub.registryDir, 'NCB-UA');
+      await writeRegistryEntry(hub.registryDir, withoutWebhook);
+      await hub.hub.registry.reload();
+      receiver.close();
+    }
+  });
+});
+
 describe('the follow-up, with a policy in seconds', () => {
   let fast: TestHub;
   beforeAll(async () => {

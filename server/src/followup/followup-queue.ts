@@ -1,4 +1,4 @@
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { HubKey } from '../identity/hub-key.js';
 import type { Logger } from '../logger.js';
@@ -182,7 +182,17 @@ export function startFollowUpWorker(
       maxStalledCount: 5,
     },
   );
-  worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: error }, 'follow-up job failed'));
+  worker.on('failed', (job, error) => {
+    logger.warn({ job: job?.id, err: error }, 'follow-up job failed');
+    // A webhook that will not be tried again is escalated.
+    const final = error instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= (job?.opts.attempts ?? 1);
+    if (job?.name === 'ncb-webhook' && final) {
+      const { query, ncb } = job.data as { query: string; ncb: string };
+      queries
+        .webhookFailed(query, ncb, error.message)
+        .catch((failure: unknown) => logger.error({ err: failure, job: job.id }, 'recording a failed webhook failed'));
+    }
+  });
   worker.on('error', (error) => logger.warn({ err: error }, 'follow-up worker error'));
   return worker;
 }

@@ -461,6 +461,27 @@ export class QueryService {
     if (entries.length > 0) await this.afterChange(record, entries);
   }
 
+  /**
+   * An NCB's system never accepted the webhook (all attempts failed, or it refused it): the
+   * failure is recorded and escalated, like a late acknowledgement, so that a person looks.
+   */
+  async webhookFailed(id: string, ncb: string, reason: string): Promise<void> {
+    const { record, entries } = await this.store.update(id, (r) =>
+      r.view.status !== 'OPEN'
+        ? null
+        : once(r, `webhook-failed.${ncb}`, () => [
+            entry('ESCALATED', 'hub', { reason: 'WEBHOOK_FAILED', ncb, cause: reason }),
+          ]),
+    );
+    if (entries.length === 0) return;
+    this.notifier.emit([...escalationTargetsOf(record.view), ...ncbDesksOf(record.view)], {
+      id: `escalation.webhook.${id}.${ncb}`,
+      type: 'escalation',
+      query: record.view,
+      entry: entries[0] as TimelineEntry,
+    });
+  }
+
   /** The follow-up times of a query (undefined when it does not exist). */
   async followUpOf(id: string): Promise<QueryRecord['followUp'] | undefined> {
     return (await this.store.get(id))?.followUp;
