@@ -375,7 +375,7 @@ export class QueryService {
 
   /** The acknowledgement is due: late, it is ACK_OVERDUE and escalated. */
   async ncbAckDue(id: string): Promise<void> {
-    const { record } = await this.store.update(id, (r) => {
+    const { record, entries } = await this.store.update(id, (r) => {
       if (r.view.status !== 'OPEN' || r.view.ncb.state !== 'NOTIFIED') return null;
       r.view.ncb.state = 'ACK_OVERDUE';
       return [entry('ACK_OVERDUE', 'hub'), entry('ESCALATED', 'hub', { reason: 'ACK_OVERDUE' })];
@@ -385,7 +385,8 @@ export class QueryService {
       id: `escalation.ncb.${id}`,
       type: 'escalation',
       query: record.view,
-      entry: entry('ESCALATED', 'hub', { reason: 'ACK_OVERDUE' }),
+      // The recorded entry; when this job ran before (a worker died), one like it.
+      entry: entries[1] ?? entry('ESCALATED', 'hub', { reason: 'ACK_OVERDUE' }),
     });
   }
 
