@@ -2,7 +2,7 @@
  * Bad input of any kind, on every client event: a clear error with a stable code, and the
  * connection, the hub and what was accepted before all survive it.
  */
-import { EVENTS, isHubErrorCode } from '@ncp-hub/client-sdk/protocol';
+import { CLIENT_EVENTS, EVENTS, isHubErrorCode } from '@ncp-hub/client-sdk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
@@ -18,28 +18,6 @@ afterAll(async () => {
   closeAllSockets();
   await hub?.stop();
 });
-
-const CLIENT_EVENTS = [
-  EVENTS.sessionWhoami,
-  EVENTS.directoryPublish,
-  EVENTS.directoryDevices,
-  EVENTS.directoryAgencies,
-  EVENTS.conversationCreate,
-  EVENTS.conversationChange,
-  EVENTS.conversationList,
-  EVENTS.conversationGet,
-  EVENTS.messageSend,
-  EVENTS.receiptSend,
-  EVENTS.conversationSync,
-  EVENTS.conversationAck,
-  EVENTS.queryOpen,
-  EVENTS.queryAcknowledge,
-  EVENTS.queryFile,
-  EVENTS.queryConfirm,
-  EVENTS.queryWithdraw,
-  EVENTS.queryGet,
-  EVENTS.queryPending,
-];
 
 let nested: unknown = 'deep';
 for (let i = 0; i < 200; i++) nested = { a: nested };

@@ -76,6 +76,35 @@ export const EVENTS = {
   queryEvent: 'query:event',
 } as const;
 
+/** Every event a client may emit: the keys of {@link ClientToServerEvents}, as a list. */
+export const CLIENT_EVENTS = [
+  EVENTS.sessionWhoami,
+  EVENTS.directoryPublish,
+  EVENTS.directoryDevices,
+  EVENTS.directoryAgencies,
+  EVENTS.conversationCreate,
+  EVENTS.conversationChange,
+  EVENTS.conversationList,
+  EVENTS.conversationGet,
+  EVENTS.messageSend,
+  EVENTS.receiptSend,
+  EVENTS.conversationSync,
+  EVENTS.conversationAck,
+  EVENTS.queryOpen,
+  EVENTS.queryAcknowledge,
+  EVENTS.queryFile,
+  EVENTS.queryConfirm,
+  EVENTS.queryWithdraw,
+  EVENTS.queryGet,
+  EVENTS.queryPending,
+] as const satisfies ReadonlyArray<keyof ClientToServerEvents>;
+
+// Compile-time check that CLIENT_EVENTS lists every event of ClientToServerEvents.
+const clientEventsComplete: [Exclude<keyof ClientToServerEvents, (typeof CLIENT_EVENTS)[number]>] extends [never]
+  ? true
+  : false = true;
+void clientEventsComplete;
+
 /** What a client sends in the Socket.IO handshake `auth` object. */
 export const handshakeAuthSchema = z.object({
   token: z.string(),

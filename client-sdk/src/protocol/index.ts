@@ -39,6 +39,7 @@ export type {
   SessionWelcome,
 } from './events.js';
 export {
+  CLIENT_EVENTS,
   compareCursors,
   conversationAckSchema,
   conversationChangeSchema,

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import {
+  CLIENT_EVENTS,
   type ClientToServerEvents,
   type DeviceId,
   deviceIdSchema,
@@ -23,13 +24,8 @@ import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
 import { handleEvent } from './handle-event.js';
-import {
-  joinRooms,
-  MESSAGING_EVENTS,
-  type MessagingServices,
-  registerMessagingHandlers,
-} from './register-messaging-handlers.js';
-import { QUERY_EVENTS, registerQueryHandlers } from './register-query-handlers.js';
+import { joinRooms, type MessagingServices, registerMessagingHandlers } from './register-messaging-handlers.js';
+import { registerQueryHandlers } from './register-query-handlers.js';
 
 /** What the hub keeps on each authenticated socket. */
 export interface SocketData {
@@ -62,7 +58,7 @@ export interface SocketServerDependencies {
 /** Largest Socket.IO frame accepted, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set([EVENTS.sessionWhoami, ...MESSAGING_EVENTS, ...QUERY_EVENTS]);
+const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
 
 /**
  * The Socket.IO adapter that makes every hub node (and worker process) on the same Redis and

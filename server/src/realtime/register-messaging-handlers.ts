@@ -36,21 +36,6 @@ export interface MessagingServices {
   onMessageStored?: (envelope: Envelope) => Promise<void>;
 }
 
-/** Client events handled here, for the unknown-event check. */
-export const MESSAGING_EVENTS = [
-  EVENTS.directoryPublish,
-  EVENTS.directoryDevices,
-  EVENTS.directoryAgencies,
-  EVENTS.conversationCreate,
-  EVENTS.conversationChange,
-  EVENTS.conversationList,
-  EVENTS.conversationGet,
-  EVENTS.messageSend,
-  EVENTS.receiptSend,
-  EVENTS.conversationSync,
-  EVENTS.conversationAck,
-] as const;
-
 /** The device of this connection, or DEVICE_REQUIRED. */
 function deviceOf(socket: HubSocket): DeviceRef {
   const { identity, device } = socket.data;

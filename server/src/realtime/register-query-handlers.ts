@@ -15,17 +15,6 @@ import { handleEvent } from './handle-event.js';
 import { publishedDeviceOf } from './register-messaging-handlers.js';
 import { conversationRoom, officerRoom } from './rooms.js';
 
-/** Client events handled here, for the unknown-event check. */
-export const QUERY_EVENTS = [
-  EVENTS.queryOpen,
-  EVENTS.queryAcknowledge,
-  EVENTS.queryFile,
-  EVENTS.queryConfirm,
-  EVENTS.queryWithdraw,
-  EVENTS.queryGet,
-  EVENTS.queryPending,
-] as const;
-
 /** Registers the operational-query events on one socket. */
 export function registerQueryHandlers(
   io: HubServer,
