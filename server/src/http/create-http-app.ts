@@ -11,6 +11,7 @@ import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
+import { parseOrBadRequest } from '../validation.js';
 import { HTTP_STATUS_BY_CODE } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
 
@@ -146,12 +147,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   };
 
   app.get('/v1/audit/entries', requireIdentity, requireAuditor, async (req, res) => {
-    const parsed = auditQuerySchema.safeParse(req.query);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new HubError('BAD_REQUEST', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`);
-    }
-    const filter = parsed.data;
+    const filter = parseOrBadRequest(auditQuerySchema, req.query, 'query string');
     const { agency } = res.locals.identity as Identity;
     const entries: AuditEntry[] = [];
     let after = filter.after;
@@ -182,12 +178,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   });
 
   app.get('/v1/queries', requireIdentity, async (req, res) => {
-    const parsed = queryListQuerySchema.safeParse(req.query);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new HubError('BAD_REQUEST', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`);
-    }
-    res.json({ queries: await deps.queries.list(res.locals.identity as Identity, parsed.data) });
+    const filter = parseOrBadRequest(queryListQuerySchema, req.query, 'query string');
+    res.json({ queries: await deps.queries.list(res.locals.identity as Identity, filter) });
   });
 
   app.get('/v1/queries/:id', requireIdentity, async (req, res) => {

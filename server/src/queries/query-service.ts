@@ -22,6 +22,7 @@ import type { ConversationService } from '../conversations/conversation-service.
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { MessageService } from '../messaging/message-service.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
+import { parseOrBadRequest } from '../validation.js';
 import { type Policy, resolveFollowUp } from './policy.js';
 import { escalationTargetsOf, ncbDesksOf, partiesOf, requesterOf } from './query-rooms.js';
 import type { QueryRecord, QueryStore } from './query-store.js';
@@ -108,9 +109,9 @@ export class QueryService {
     if (payload.statement === undefined || payload.statement === null) {
       throw new HubError('QUERY_STATEMENT_REQUIRED', 'a query needs the statement of the specific grounds');
     }
-    const signed = parse(signedMembershipRecordSchema, payload.conversation, 'conversation');
-    const statement = parse(envelopeSchema, payload.statement, 'statement') as Envelope;
-    const question = parse(envelopeSchema, payload.question, 'question') as Envelope;
+    const signed = parseOrBadRequest(signedMembershipRecordSchema, payload.conversation, 'conversation');
+    const statement = parseOrBadRequest(envelopeSchema, payload.statement, 'statement') as Envelope;
+    const question = parseOrBadRequest(envelopeSchema, payload.question, 'question') as Envelope;
     const { record } = signed;
     if (record.op !== 'create' || record.kind !== 'direct' || record.basis.type !== 'operational-query') {
       throw new HubError('MEMBERSHIP_INVALID', 'a query opens a direct conversation whose basis is the query');
@@ -506,23 +507,6 @@ export class QueryService {
       await this.store.clearPending(view.ncb.agency, view.id);
     for (const change of entries) this.notifier.emit(partiesOf(view), updateOf(view, change));
   }
-}
-
-function parse<T>(
-  schema: {
-    safeParse(
-      value: unknown,
-    ):
-      | { success: true; data: T }
-      | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
-  },
-  value: unknown,
-  name: string,
-): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new HubError('BAD_REQUEST', `${name}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
 }
 
 function transition(message: string): HubError {

@@ -1,6 +1,7 @@
 import { type Ack, HubError } from '@ncp-hub/client-sdk/protocol';
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
+import { parseOrBadRequest } from '../validation.js';
 
 /**
  * Wraps a client event handler: validates the payload with its schema, requires an ack
@@ -21,18 +22,8 @@ export function handleEvent<S extends z.ZodType, R extends object>(
     }
     const respond = ack as (response: Ack<R>) => void;
     const payload = args.length > 1 ? args[0] : {};
-    const parsed = schema.safeParse(payload ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      respond({
-        ok: false,
-        error: { code: 'BAD_REQUEST', message: `${event}: ${where}${issue?.message ?? 'invalid'}` },
-      });
-      return;
-    }
     Promise.resolve()
-      .then(() => handler(parsed.data))
+      .then(() => handler(parseOrBadRequest(schema, payload ?? {}, event)))
       .then(
         (result) => respond({ ok: true, ...result }),
         (error: unknown) => {
