@@ -1,23 +1,10 @@
-import { resolve } from 'node:path';
-import { build, type Rollup } from 'vite';
 import { describe, expect, it } from 'vitest';
+import { bundleSdkForBrowser } from '../../test/helpers/browser.js';
 
 /** The SDK must bundle for browsers: no Node built-ins reachable from its main entry point. */
 describe('the browser bundle', () => {
   it('builds from @ncp-hub/client-sdk with no node: import and exports HubClient', async () => {
-    const result = (await build({
-      configFile: false,
-      logLevel: 'silent',
-      resolve: { conditions: ['@ncp-hub/source', 'browser', 'module', 'import', 'default'] },
-      build: {
-        write: false,
-        minify: false,
-        lib: { entry: resolve(import.meta.dirname, '../src/index.ts'), formats: ['es'], fileName: 'sdk' },
-        rollupOptions: { external: (id) => id.startsWith('node:') },
-      },
-    })) as Rollup.RollupOutput[] | Rollup.RollupOutput;
-    const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
-    const code = outputs.map((chunk) => ('code' in chunk ? chunk.code : '')).join('\n');
+    const code = await bundleSdkForBrowser();
     expect(code).toContain('HubClient');
     expect(code).not.toMatch(/from\s+["']node:/);
     // libsodium's emscripten glue has a require('crypto') for Node only, behind a check for

@@ -5,13 +5,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
 import type { Browser, Page } from 'playwright-core';
-import { build, type Rollup } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
-import { launchChromium } from '../helpers/browser.js';
+import { bundleSdkForBrowser, launchChromium } from '../helpers/browser.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';
 
@@ -24,24 +22,8 @@ let origin: string;
 let hub: TestHub;
 let browser: Browser;
 
-/** The SDK's public entry point, bundled for browsers as an agency's web application would. */
-async function bundleSdk(): Promise<string> {
-  const result = (await build({
-    configFile: false,
-    logLevel: 'silent',
-    resolve: { conditions: ['@ncp-hub/source', 'browser', 'module', 'import', 'default'] },
-    build: {
-      write: false,
-      minify: false,
-      lib: { entry: resolve(import.meta.dirname, '../../client-sdk/src/index.ts'), formats: ['es'], fileName: 'sdk' },
-    },
-  })) as Rollup.RollupOutput[] | Rollup.RollupOutput;
-  const chunks = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
-  return chunks.map((chunk) => ('code' in chunk ? chunk.code : '')).join('\n');
-}
-
 beforeAll(async () => {
-  const sdk = await bundleSdk();
+  const sdk = await bundleSdkForBrowser();
   site = createServer((req, res) => {
     if (req.url === '/sdk.js') {
       res.setHeader('content-type', 'text/javascript');

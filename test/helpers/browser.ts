@@ -1,5 +1,7 @@
 import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { build, type Rollup } from 'vite';
 
 /** Debian's Chromium, as .ci/run installs it; the tests never download a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,4 +24,25 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * The SDK's public entry point bundled for browsers (one ES module), as an agency's web
+ * application would bundle it. `node:` imports are left unresolved, so that a test can see
+ * any that slipped in.
+ */
+export async function bundleSdkForBrowser(): Promise<string> {
+  const result = (await build({
+    configFile: false,
+    logLevel: 'silent',
+    resolve: { conditions: ['@ncp-hub/source', 'browser', 'module', 'import', 'default'] },
+    build: {
+      write: false,
+      minify: false,
+      lib: { entry: resolve(import.meta.dirname, '../../client-sdk/src/index.ts'), formats: ['es'], fileName: 'sdk' },
+      rollupOptions: { external: (id) => id.startsWith('node:') },
+    },
+  })) as Rollup.RollupOutput[] | Rollup.RollupOutput;
+  const chunks = (Array.isArray(result) ? result : [result]).flatMap((output) => output.output);
+  return chunks.map((chunk) => ('code' in chunk ? chunk.code : '')).join('\n');
 }

@@ -751,11 +751,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
     const socket = this.#socket;
     if (!socket) throw new HubError('DEVICE_REQUIRED', 'connect first');
-    const emit = socket.timeout(this.#options.requestTimeoutMs ?? 10_000).emitWithAck as unknown as (
-      event: string,
-      payload: unknown,
-    ) => Promise<{ ok: boolean; error?: HubErrorBody }>;
-    const answer = await emit.call(socket.timeout(this.#options.requestTimeoutMs ?? 10_000), event, payload);
+    const timed = socket.timeout(this.#options.requestTimeoutMs ?? 10_000) as unknown as {
+      emitWithAck(event: string, payload: unknown): Promise<{ ok: boolean; error?: HubErrorBody }>;
+    };
+    const answer = await timed.emitWithAck(event, payload);
     if (!answer.ok) {
       const error = answer.error as HubErrorBody;
       throw new HubError(
