@@ -9,9 +9,11 @@ import {
   HubError,
   type OfficerAddress,
   officerAddress,
+  parseOfficerAddress,
   type SignedMembershipRecord,
 } from '@ncp-hub/client-sdk/protocol';
-import type { Redis } from 'ioredis';
+import type { AuditEvent } from '@ncp-hub/keys';
+import type { Redis, Result } from 'ioredis';
 import { membershipChanged } from '../audit/audit-events.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
@@ -30,6 +32,12 @@ end
 redis.call('XADD', KEYS[4], '*', 'e', ARGV[5])
 return 1
 `;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    ncpAppendRecord(...args: Array<string | number>): Result<number, Context>;
+  }
+}
 
 /** What a membership change did, for the realtime layer to move sockets between rooms. */
 export interface MembershipChange {
@@ -50,7 +58,32 @@ export class ConversationService {
     private readonly keys: RedisKeys,
     private readonly directory: DirectoryService,
     private readonly registry: TrustRegistryHolder,
-  ) {}
+  ) {
+    redis.defineCommand('ncpAppendRecord', { numberOfKeys: 4, lua: APPEND_RECORD });
+  }
+
+  /** Runs APPEND_RECORD for `signed`; `createFields` are kind, basis, createdAt and members. */
+  async #appendRecord(
+    signed: SignedMembershipRecord,
+    member: string,
+    audit: AuditEvent,
+    createFields: Array<string | number> = [],
+  ): Promise<boolean> {
+    const { record } = signed;
+    const appended = await this.redis.ncpAppendRecord(
+      this.keys.conversationRecords(record.conv),
+      this.keys.conversationMembers(record.conv),
+      this.keys.conversationMeta(record.conv),
+      this.keys.auditStream,
+      record.seq,
+      JSON.stringify(signed),
+      record.op,
+      member,
+      JSON.stringify(audit),
+      ...createFields,
+    );
+    return appended === 1;
+  }
 
   /**
    * Creates a conversation from its signed `create` record, made by the caller's device. The
@@ -78,29 +111,16 @@ export class ConversationService {
     }
     await this.checkChain(actor, [], signed);
     const members = [...new Set(record.members.map(officerAddress))];
-    const appended = await this.redis.eval(
-      APPEND_RECORD,
-      4,
-      this.keys.conversationRecords(record.conv),
-      this.keys.conversationMembers(record.conv),
-      this.keys.conversationMeta(record.conv),
-      this.keys.auditStream,
-      1,
-      JSON.stringify(signed),
-      'create',
+    const appended = await this.#appendRecord(
+      signed,
       '',
-      JSON.stringify(
-        membershipChanged(
-          record,
-          record.members.map((m) => m.agency),
-        ),
+      membershipChanged(
+        record,
+        record.members.map((m) => m.agency),
       ),
-      record.kind,
-      JSON.stringify(record.basis),
-      Date.now(),
-      ...members,
+      [record.kind, JSON.stringify(record.basis), Date.now(), ...members],
     );
-    if (appended !== 1) throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    if (!appended) throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
     const pipeline = this.redis.pipeline();
     for (const member of members) pipeline.sadd(this.keys.officerConversations(member), record.conv);
     await pipeline.exec();
@@ -119,22 +139,10 @@ export class ConversationService {
     await this.checkChain(actor, records, signed);
     const member = officerAddress(record.member);
     const memberAgencies = [...(await this.redis.smembers(this.keys.conversationMembers(record.conv))), member].map(
-      (address) => address.split('/')[0] as string,
+      (address) => parseOfficerAddress(address as OfficerAddress).agency,
     );
-    const appended = await this.redis.eval(
-      APPEND_RECORD,
-      4,
-      this.keys.conversationRecords(record.conv),
-      this.keys.conversationMembers(record.conv),
-      this.keys.conversationMeta(record.conv),
-      this.keys.auditStream,
-      record.seq,
-      JSON.stringify(signed),
-      record.op,
-      member,
-      JSON.stringify(membershipChanged(record, memberAgencies)),
-    );
-    if (appended !== 1) throw new HubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
+    const appended = await this.#appendRecord(signed, member, membershipChanged(record, memberAgencies));
+    if (!appended) throw new HubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
     if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);
     else await this.redis.srem(this.keys.officerConversations(member), record.conv);
     return {

@@ -8,6 +8,7 @@ import {
   type OfficerAddress,
   type OfficerRef,
   officerAddress,
+  parseOfficerAddress,
 } from '@ncp-hub/client-sdk/protocol';
 import { verifyDeviceAttestation } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
@@ -103,12 +104,7 @@ export class DirectoryService {
   async devicesOfAgency(agency: AgencyId): Promise<Record<OfficerAddress, string[]>> {
     const officers = (await this.redis.smembers(this.keys.agencyOfficers(agency))) as OfficerAddress[];
     if (officers.length === 0) return {};
-    return this.devicesOf(
-      officers.map((address) => {
-        const [agencyId, officer] = address.split('/') as [string, string];
-        return { agency: agencyId, officer };
-      }),
-    );
+    return this.devicesOf(officers.map(parseOfficerAddress));
   }
 
   /** The agencies of the trust registry with their public keys, for clients to verify attestations. */
