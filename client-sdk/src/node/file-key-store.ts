@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { JsonValue, KeyStore } from '../store/key-store.js';
-import { checkKey, checkPrefix, copyJsonValue } from '../store/values.js';
+import { checkKey, copyJsonValue, entryKeys, readEntry } from '../store/values.js';
 
 /** The `version` of the file format written by {@link FileKeyStore}. */
 const FORMAT_VERSION = 1;
@@ -126,9 +126,7 @@ export class FileKeyStore implements KeyStore {
    */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     this.#checkOpen();
-    checkKey(key);
-    const value = this.#entries.get(key);
-    return value === undefined ? undefined : (structuredClone(value) as T);
+    return readEntry<T>(this.#entries, key);
   }
 
   /**
@@ -175,8 +173,7 @@ export class FileKeyStore implements KeyStore {
    */
   async keys(prefix?: string): Promise<string[]> {
     this.#checkOpen();
-    checkPrefix(prefix);
-    return [...this.#entries.keys()].filter((key) => prefix === undefined || key.startsWith(prefix)).sort();
+    return entryKeys(this.#entries, prefix);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { JsonValue, KeyStore } from './key-store.js';
-import { checkKey, checkPrefix, copyJsonValue } from './values.js';
+import { checkKey, copyJsonValue, entryKeys, readEntry } from './values.js';
 
 /**
  * A {@link KeyStore} in memory: nothing survives the process (or the page). For tests, and for
@@ -26,9 +26,7 @@ export class MemoryKeyStore implements KeyStore {
    */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     this.#checkOpen();
-    checkKey(key);
-    const value = this.#entries.get(key);
-    return value === undefined ? undefined : (structuredClone(value) as T);
+    return readEntry<T>(this.#entries, key);
   }
 
   /**
@@ -69,8 +67,7 @@ export class MemoryKeyStore implements KeyStore {
    */
   async keys(prefix?: string): Promise<string[]> {
     this.#checkOpen();
-    checkPrefix(prefix);
-    return [...this.#entries.keys()].filter((key) => prefix === undefined || key.startsWith(prefix)).sort();
+    return entryKeys(this.#entries, prefix);
   }
 
   /**

@@ -92,3 +92,16 @@ function describe(value: unknown): string {
   }
   return `a ${typeof value}`;
 }
+
+/** A copy of the value under `key` in `entries` (after checking the key), or undefined. */
+export function readEntry<T>(entries: ReadonlyMap<string, JsonValue>, key: unknown): T | undefined {
+  checkKey(key);
+  const value = entries.get(key);
+  return value === undefined ? undefined : (structuredClone(value) as T);
+}
+
+/** The keys of `entries` that start with `prefix` (after checking it), sorted. */
+export function entryKeys(entries: ReadonlyMap<string, JsonValue>, prefix: unknown): string[] {
+  checkPrefix(prefix);
+  return [...entries.keys()].filter((key) => prefix === undefined || key.startsWith(prefix)).sort();
+}
