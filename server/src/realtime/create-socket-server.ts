@@ -103,8 +103,11 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
         throw new HubError('BAD_REQUEST', 'auth.device: 1-64 of A-Z, a-z, 0-9 and . _ -');
       }
       socket.data.device = (auth?.device as DeviceId | undefined) ?? null;
-      await joinRooms(socket, deps.messaging);
-      await deps.audit.append(authAccepted(socket.data.identity, 'socket', socket.data.device));
+      // One round trip for the handshake: rooms and the acceptance's audit entry together.
+      await Promise.all([
+        joinRooms(socket, deps.messaging),
+        deps.audit.append(authAccepted(socket.data.identity, 'socket', socket.data.device)),
+      ]);
       next();
     } catch (error) {
       const hubError = error instanceof HubError ? error : new HubError('INTERNAL', 'internal error');
