@@ -76,7 +76,8 @@ function request(socket: ClientSocket, event: string, payload: unknown): Promise
   ).emitWithAck(event, payload);
 }
 
-async function createConversation(creator: RawDevice, members: DeviceRef[], kind: 'direct' | 'group' = 'direct') {
+/** A signed `create` record of a new conversation of `creator` with `members`. */
+async function createRecord(creator: RawDevice, members: DeviceRef[], kind: 'direct' | 'group') {
   const record: MembershipRecord = {
     v: 1,
     conv: toBase64url(randomBytes(16)),
@@ -89,7 +90,11 @@ async function createConversation(creator: RawDevice, members: DeviceRef[], kind
     by: creator.ref,
     ts: Date.now(),
   };
-  const signed = await signMembershipRecord(record, creator.keys.signing.secretKey);
+  return { record, signed: await signMembershipRecord(record, creator.keys.signing.secretKey) };
+}
+
+async function createConversation(creator: RawDevice, members: DeviceRef[], kind: 'direct' | 'group' = 'direct') {
+  const { record, signed } = await createRecord(creator, members, kind);
   const answer = await request(creator.socket, EVENTS.conversationCreate, { record: signed });
   expect(answer).toMatchObject({ ok: true });
   return { conv: record.conv, signed };
@@ -269,24 +274,8 @@ describe('receipts, membership and the directory', () => {
     const { ua, pl, signed } = await twoOfficers();
     expectError(await request(ua.socket, EVENTS.conversationCreate, { record: signed }), 'CONVERSATION_EXISTS');
     const third = await rawDevice(testHub.agencies['NCB-UA'], `ncb.${run}`);
-    const record: MembershipRecord = {
-      v: 1,
-      conv: toBase64url(randomBytes(16)),
-      seq: 1,
-      prev: null,
-      op: 'create',
-      kind: 'direct',
-      basis,
-      members: [ua.ref, pl.ref, third.ref].map(({ agency, officer }) => ({ agency, officer })),
-      by: ua.ref,
-      ts: Date.now(),
-    };
-    expectError(
-      await request(ua.socket, EVENTS.conversationCreate, {
-        record: await signMembershipRecord(record, ua.keys.signing.secretKey),
-      }),
-      'MEMBERSHIP_INVALID',
-    );
+    const { signed: threeInDirect } = await createRecord(ua, [pl.ref, third.ref], 'direct');
+    expectError(await request(ua.socket, EVENTS.conversationCreate, { record: threeInDirect }), 'MEMBERSHIP_INVALID');
   });
 
   it("publishing another officer's attestation, or new keys for a known device, is ATTESTATION_INVALID", async () => {
