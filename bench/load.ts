@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Envelope } from '@ncp-hub/client-sdk/protocol';
+import type { Envelope } from '@ncp-hub/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { cpuSeconds, machineBusySeconds } from './processes.js';
 

@@ -30,14 +30,6 @@ import {
   toBase64url,
 } from '@ncp-hub/client-sdk';
 import {
-  type DeviceRef,
-  deviceAddress,
-  type Envelope,
-  EVENTS,
-  type MembershipRecord,
-  type SignedMembershipRecord,
-} from '@ncp-hub/client-sdk/protocol';
-import {
   type AgencyKeyPair,
   createRegistryEntry,
   generateAgencyKey,
@@ -45,6 +37,14 @@ import {
   issueOfficerToken,
   writeRegistryEntry,
 } from '@ncp-hub/keys';
+import {
+  type DeviceRef,
+  deviceAddress,
+  type Envelope,
+  EVENTS,
+  type MembershipRecord,
+  type SignedMembershipRecord,
+} from '@ncp-hub/protocol';
 import { findFreePort, type RedisServer, startRedisServer } from '@ncp-hub/server';
 import type { Socket } from 'socket.io-client';
 import { connectSocket, type LoadPair, type LoadResult, quantile, rawSocket, runLoad } from './load.js';

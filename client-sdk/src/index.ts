@@ -1,6 +1,68 @@
-// The SDK's public API. Node-only pieces (FileKeyStore) are in "@ncp-hub/client-sdk/node";
-// the wire contract is in "@ncp-hub/client-sdk/protocol".
+// The SDK's public API, every name explicit. Node-only pieces (FileKeyStore) are in
+// "@ncp-hub/client-sdk/node"; the wire contract is "@ncp-hub/protocol" and the end-to-end
+// formats "@ncp-hub/crypto" (re-exported here for applications that use the SDK alone).
 
+export type {
+  DeviceKeys,
+  EnvelopeRecipient,
+  MembershipChainFailure,
+  MembershipChainResult,
+  MessageContent,
+  OpenEnvelopeInput,
+  SafetyNumberSide,
+  SealEnvelopeInput,
+  Sodium,
+  StoredDeviceKeys,
+  UnsignedEnvelope,
+} from '@ncp-hub/crypto';
+export {
+  CONTENT_PADDING_BLOCK,
+  CryptoCheckError,
+  DEVICE_KEY_SIZES,
+  decodeContent,
+  deviceFingerprint,
+  encodeContent,
+  envelopeSigningInput,
+  exportDeviceKeys,
+  FINGERPRINT_CONTEXTS,
+  generateDeviceKeys,
+  getSodium,
+  hashMembershipRecord,
+  importDeviceKeys,
+  MAX_TEXT_LENGTH,
+  membershipSigningInput,
+  messageContentSchema,
+  openEnvelope,
+  randomBytes,
+  receiptSigningInput,
+  safetyNumber,
+  sealEnvelope,
+  signMembershipRecord,
+  signReceipt,
+  storedDeviceKeysSchema,
+  verifyEnvelopeSignature,
+  verifyMembershipChain,
+  verifyReceipt,
+} from '@ncp-hub/crypto';
+export type { AnyHubError, HubErrorBody, HubErrorCode, HubErrorFamily, UndecryptableReason } from '@ncp-hub/protocol';
+export {
+  AuthError,
+  ClientError,
+  ConversationError,
+  canonicalBytes,
+  canonicalJson,
+  DirectoryError,
+  fromBase64url,
+  HubError,
+  InternalError,
+  isHubErrorCode,
+  isUndecryptableReason,
+  QueryError,
+  RequestError,
+  toBase64url,
+  UNDECRYPTABLE_REASONS,
+  UndecryptableError,
+} from '@ncp-hub/protocol';
 export type { HubClientOptions } from './client/hub-client.js';
 export { HubClient } from './client/hub-client.js';
 export type {
@@ -9,6 +71,6 @@ export type {
   ReceivedMessage,
   VerifiedReceipt,
 } from './client/hub-client-events.js';
-export * from './crypto/index.js';
-export * from './store/index.js';
+export type { IndexedDbKeyStoreOptions, JsonValue, KeyStore } from './store/index.js';
+export { DEFAULT_INDEXEDDB_NAME, IndexedDbKeyStore, MAX_KEY_LENGTH, MemoryKeyStore } from './store/index.js';
 export type { AgencyKeySet, TrustEvents } from './trust/trust-store.js';

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AgencyId, ALLOWED_JWT_ALGORITHMS, type AllowedJwtAlgorithm } from '@ncp-hub/client-sdk/protocol';
+import { type AgencyId, ALLOWED_JWT_ALGORITHMS, type AllowedJwtAlgorithm } from '@ncp-hub/protocol';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { RegistryError } from './errors.js';
 import { type AgencyInfo, type AgencyPublicJwk, agencyPublicJwkSchema, type RegistryEntry } from './registry-entry.js';

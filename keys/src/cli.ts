@@ -23,7 +23,7 @@ import {
   ROLES,
   type Role,
   roleSchema,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import type { JWK } from 'jose';
 import type { z } from 'zod';
 import {

@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Role } from '@ncp-hub/client-sdk/protocol';
+import type { Role } from '@ncp-hub/protocol';
 import { createRegistryEntry, generateAgencyKey, writePrivateKey, writeRegistryEntry } from './agency-keys.js';
 import type { AgencyInfo } from './registry-entry.js';
 

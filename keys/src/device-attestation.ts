@@ -17,9 +17,11 @@ import {
   type DeviceId,
   deviceIdSchema,
   HubError,
+  MAX_ATTESTATION_LENGTH,
+  MAX_ATTESTATION_TTL_SECONDS,
   type OfficerId,
   officerIdSchema,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -40,11 +42,8 @@ export const DEVICE_ATTESTATION_TYPE = 'ncp-device+jwt';
 /** Default lifetime of an attestation, in seconds: 30 days. */
 export const DEFAULT_ATTESTATION_TTL_SECONDS = 30 * 24 * 3600;
 
-/** Longest lifetime (`exp - iat`) of an attestation, in seconds: 365 days. */
-export const MAX_ATTESTATION_TTL_SECONDS = 365 * 24 * 3600;
-
-/** Longest attestation accepted, in characters (as `directory:publish` allows); longer is refused unparsed. */
-export const MAX_ATTESTATION_LENGTH = 4096;
+/** The protocol's limits: longest attestation lifetime (365 days) and length (as `directory:publish` allows). */
+export { MAX_ATTESTATION_LENGTH, MAX_ATTESTATION_TTL_SECONDS };
 
 /**
  * A device public key (libsodium `crypto_box` X25519 or `crypto_sign` Ed25519): 32 bytes as

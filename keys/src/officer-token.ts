@@ -5,17 +5,18 @@ import {
   HubError,
   type HubErrorCode,
   type Identity,
+  MAX_TOKEN_LENGTH,
   MAX_TOKEN_LIFETIME_SECONDS,
   officerIdSchema,
   ROLES,
   ROLES_BY_AGENCY_KIND,
   type Role,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import { decodeJwt, decodeProtectedHeader, errors, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import type { TrustRegistry } from './trust-registry.js';
 
-/** Longest token accepted, in characters; anything longer is refused unparsed. */
-export const MAX_TOKEN_LENGTH = 8192;
+/** Longest token accepted, in characters; anything longer is refused unparsed (the protocol's limit). */
+export { MAX_TOKEN_LENGTH };
 
 /**
  * JOSE header parameters that make a verifier fetch or trust key material, or change

@@ -1,10 +1,4 @@
-import {
-  type AgencyId,
-  type AgencyKind,
-  agencyIdSchema,
-  agencyKindSchema,
-  countryCodeSchema,
-} from '@ncp-hub/client-sdk/protocol';
+import { type AgencyId, type AgencyKind, agencyIdSchema, agencyKindSchema, countryCodeSchema } from '@ncp-hub/protocol';
 import { z } from 'zod';
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');

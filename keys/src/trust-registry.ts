@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { AgencyId } from '@ncp-hub/client-sdk/protocol';
+import type { AgencyId } from '@ncp-hub/protocol';
 import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { RegistryError } from './errors.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { HubError } from '@ncp-hub/client-sdk/protocol';
+import { HubError } from '@ncp-hub/protocol';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -4,7 +4,7 @@
  * reminders, deadlines, escalations), beside hub nodes started with WORKERS=off or not.
  * It reaches the officers' sockets through the same Redis as the hub nodes.
  */
-import { EVENTS } from '@ncp-hub/client-sdk/protocol';
+import { EVENTS } from '@ncp-hub/protocol';
 import { Server } from 'socket.io';
 import { ConfigError, loadConfig } from './config.js';
 import { resolveTrustRegistry, StartupError } from './hub.js';

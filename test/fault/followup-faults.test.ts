@@ -3,7 +3,7 @@
  * dies in the middle of a job, a Redis restart. Nothing is lost, nothing is recorded twice.
  */
 import { rm } from 'node:fs/promises';
-import { EVENTS, type QueryEvent, type TimelineEntry } from '@ncp-hub/client-sdk/protocol';
+import { EVENTS, type QueryEvent, type TimelineEntry } from '@ncp-hub/protocol';
 import { findFreePort, startRedisServer } from '@ncp-hub/server';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';

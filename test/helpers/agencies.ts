@@ -1,4 +1,3 @@
-import type { AgencyKind, AllowedJwtAlgorithm, Role } from '@ncp-hub/client-sdk/protocol';
 import {
   type AgencyKeyPair,
   createRegistryEntry,
@@ -6,6 +5,7 @@ import {
   issueOfficerToken,
   writeRegistryEntry,
 } from '@ncp-hub/keys';
+import type { AgencyKind, AllowedJwtAlgorithm, Role } from '@ncp-hub/protocol';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 
 /** An agency of the test registry, with its private key. */

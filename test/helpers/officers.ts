@@ -1,7 +1,7 @@
 import type { KeyStore } from '@ncp-hub/client-sdk';
 import { HubClient, type HubClientEvents, MemoryKeyStore } from '@ncp-hub/client-sdk';
-import type { Role } from '@ncp-hub/client-sdk/protocol';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
+import type { Role } from '@ncp-hub/protocol';
 import { type TestAgency, tokenFor } from './agencies.js';
 import { waitFor } from './wait-for.js';
 

@@ -1,10 +1,5 @@
-import type {
-  ClientToServerEvents,
-  HubErrorBody,
-  ServerToClientEvents,
-  SessionWelcome,
-} from '@ncp-hub/client-sdk/protocol';
-import { EVENTS } from '@ncp-hub/client-sdk/protocol';
+import type { ClientToServerEvents, HubErrorBody, ServerToClientEvents, SessionWelcome } from '@ncp-hub/protocol';
+import { EVENTS } from '@ncp-hub/protocol';
 import { io, type Socket } from 'socket.io-client';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EVENTS, type HubErrorCode } from '@ncp-hub/client-sdk/protocol';
+import { EVENTS, type HubErrorCode } from '@ncp-hub/protocol';
 import { CompactEncrypt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSegment, signRaw, type TestAgency, type TestAgencyId, tokenFor } from '../helpers/agencies.js';

@@ -2,7 +2,7 @@
  * Bad input of any kind, on every client event: a clear error with a stable code, and the
  * connection, the hub and what was accepted before all survive it.
  */
-import { CLIENT_EVENTS, EVENTS, isHubErrorCode } from '@ncp-hub/client-sdk/protocol';
+import { CLIENT_EVENTS, EVENTS, isHubErrorCode } from '@ncp-hub/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

@@ -13,6 +13,7 @@ import {
   signReceipt,
   toBase64url,
 } from '@ncp-hub/client-sdk';
+import { issueDeviceAttestation } from '@ncp-hub/keys';
 import {
   type Ack,
   type ConversationBasis,
@@ -20,8 +21,7 @@ import {
   deviceAddress,
   EVENTS,
   type MembershipRecord,
-} from '@ncp-hub/client-sdk/protocol';
-import { issueDeviceAttestation } from '@ncp-hub/keys';
+} from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type TestAgency, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

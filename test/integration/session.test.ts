@@ -1,4 +1,4 @@
-import { EVENTS, type HubErrorBody } from '@ncp-hub/client-sdk/protocol';
+import { EVENTS, type HubErrorBody } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signRaw, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

@@ -4,7 +4,7 @@
  * member: each attempt is detected by the receiving SDK as the protocol specifies.
  */
 import type { HubClient } from '@ncp-hub/client-sdk';
-import { type ConversationBasis, type ConversationItem, EVENTS } from '@ncp-hub/client-sdk/protocol';
+import { type ConversationBasis, type ConversationItem, EVENTS } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';

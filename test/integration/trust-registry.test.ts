@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EVENTS } from '@ncp-hub/client-sdk/protocol';
 import { createRegistryEntry, RegistryError, writeRegistryEntry } from '@ncp-hub/keys';
+import { EVENTS } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addTestAgency, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

@@ -1,3 +1,4 @@
+import type { MessageContent } from '@ncp-hub/crypto';
 import type {
   ConversationBasis,
   ConversationId,
@@ -10,9 +11,8 @@ import type {
   QueryEvent,
   ReceiptType,
   SessionWelcome,
-} from '@ncp-hub/client-sdk/protocol';
-import type { MessageContent } from '../crypto/content.js';
-import type { UndecryptableReason } from '../crypto/undecryptable.js';
+  UndecryptableReason,
+} from '@ncp-hub/protocol';
 import type { TrustEvents } from '../trust/trust-store.js';
 
 /** A conversation as the SDK believes it: members from the verified, signed membership chain. */

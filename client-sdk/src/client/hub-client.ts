@@ -1,3 +1,22 @@
+import type { MessageContent } from '@ncp-hub/crypto';
+import {
+  type DeviceKeys,
+  deviceFingerprint,
+  exportDeviceKeys,
+  generateDeviceKeys,
+  hashMembershipRecord,
+  importDeviceKeys,
+  openEnvelope,
+  randomBytes,
+  type StoredDeviceKeys,
+  safetyNumber,
+  sealEnvelope,
+  signMembershipRecord,
+  signReceipt,
+  verifyMembershipChain,
+  verifyReceipt,
+} from '@ncp-hub/crypto';
+import { decodeDeviceAttestation } from '@ncp-hub/keys/attestation';
 import {
   type AgencyId,
   type AuditReceipt,
@@ -7,6 +26,7 @@ import {
   type ConversationInfo,
   type ConversationItem,
   type ConversationKind,
+  UndecryptableError as CryptoCheckError,
   type Cursor,
   type DeviceAddress,
   type DeviceId,
@@ -16,6 +36,7 @@ import {
   EVENTS,
   envelopeSchema,
   type FormalRequestFiling,
+  fromBase64url,
   GROUNDS,
   type Ground,
   HubError,
@@ -35,24 +56,9 @@ import {
   type SessionWelcome,
   signedReceiptSchema,
   type TimelineEntry,
-} from '@ncp-hub/client-sdk/protocol';
-import { decodeDeviceAttestation } from '@ncp-hub/keys/attestation';
+  toBase64url,
+} from '@ncp-hub/protocol';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { fromBase64url, toBase64url } from '../crypto/base64url.js';
-import type { MessageContent } from '../crypto/content.js';
-import {
-  type DeviceKeys,
-  exportDeviceKeys,
-  generateDeviceKeys,
-  importDeviceKeys,
-  type StoredDeviceKeys,
-} from '../crypto/device-keys.js';
-import { openEnvelope, sealEnvelope } from '../crypto/envelope-crypto.js';
-import { deviceFingerprint, safetyNumber } from '../crypto/fingerprint.js';
-import { hashMembershipRecord, signMembershipRecord, verifyMembershipChain } from '../crypto/membership-crypto.js';
-import { signReceipt, verifyReceipt } from '../crypto/receipt-crypto.js';
-import { randomBytes } from '../crypto/sodium.js';
-import { CryptoCheckError } from '../crypto/undecryptable.js';
 import type { KeyStore } from '../store/key-store.js';
 import { type AgencyKeySet, TrustStore } from '../trust/trust-store.js';
 import { TypedEmitter } from '../typed-emitter.js';

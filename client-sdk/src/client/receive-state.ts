@@ -1,4 +1,4 @@
-import type { ConversationId, DeviceAddress, MessageId } from '@ncp-hub/client-sdk/protocol';
+import type { ConversationId, DeviceAddress, MessageId } from '@ncp-hub/protocol';
 import type { KeyStore } from '../store/key-store.js';
 
 /** How many message ids per conversation are remembered for duplicate detection. */

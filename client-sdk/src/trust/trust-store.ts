@@ -1,15 +1,15 @@
+import { type DeviceAttestation, decodeDeviceAttestation, verifyDeviceAttestation } from '@ncp-hub/keys/attestation';
 import {
   type AgencyId,
+  UndecryptableError as CryptoCheckError,
   type DeviceAddress,
   type DeviceRef,
   type DirectoryAgency,
   deviceAddress,
   type OfficerAddress,
   officerAddress,
-} from '@ncp-hub/client-sdk/protocol';
-import { type DeviceAttestation, decodeDeviceAttestation, verifyDeviceAttestation } from '@ncp-hub/keys/attestation';
+} from '@ncp-hub/protocol';
 import { decodeProtectedHeader, type JWK } from 'jose';
-import { CryptoCheckError } from '../crypto/undecryptable.js';
 import type { KeyStore } from '../store/key-store.js';
 
 /** A set of public agency keys (JWKS). */

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '@ncp-hub/keys';
 import type {
   DeviceRef,
   Envelope,
@@ -6,8 +7,7 @@ import type {
   QueryView,
   SignedReceipt,
   TimelineEntry,
-} from '@ncp-hub/client-sdk/protocol';
-import type { AuditEvent } from '@ncp-hub/keys';
+} from '@ncp-hub/protocol';
 
 /**
  * The audit events of the hub's actions, in one place. Each carries ids, sizes, codes and

@@ -1,4 +1,5 @@
-import { fromBase64url, verifyMembershipChain } from '@ncp-hub/client-sdk';
+import { verifyMembershipChain } from '@ncp-hub/crypto';
+import type { AuditEvent } from '@ncp-hub/keys';
 import {
   type ConversationId,
   type ConversationInfo,
@@ -6,13 +7,13 @@ import {
   type DeviceAddress,
   type DeviceRef,
   deviceAddress,
+  fromBase64url,
   HubError,
   type OfficerAddress,
   officerAddress,
   parseOfficerAddress,
   type SignedMembershipRecord,
-} from '@ncp-hub/client-sdk/protocol';
-import type { AuditEvent } from '@ncp-hub/keys';
+} from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { membershipChanged } from '../audit/audit-events.js';
 import type { DirectoryService } from '../directory/directory-service.js';

@@ -1,3 +1,4 @@
+import { verifyDeviceAttestation } from '@ncp-hub/keys';
 import {
   type AgencyId,
   type DeviceId,
@@ -9,8 +10,7 @@ import {
   type OfficerRef,
   officerAddress,
   parseOfficerAddress,
-} from '@ncp-hub/client-sdk/protocol';
-import { verifyDeviceAttestation } from '@ncp-hub/keys';
+} from '@ncp-hub/protocol';
 import type { Redis } from 'ioredis';
 import { devicePublished } from '../audit/audit-events.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';

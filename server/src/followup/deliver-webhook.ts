@@ -1,4 +1,4 @@
-import type { QueryEvent } from '@ncp-hub/client-sdk/protocol';
+import type { QueryEvent } from '@ncp-hub/protocol';
 import { UnrecoverableError } from 'bullmq';
 import { CompactSign } from 'jose';
 import type { HubKey } from '../identity/hub-key.js';

@@ -1,5 +1,5 @@
-import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/client-sdk/protocol';
 import type { AgencyPublicJwk, AuditEntry } from '@ncp-hub/keys';
+import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';

@@ -1,4 +1,4 @@
-import type { HubErrorCode } from '@ncp-hub/client-sdk/protocol';
+import type { HubErrorCode } from '@ncp-hub/protocol';
 
 /** HTTP status of each error code; the type makes a new code fail to compile until it is mapped. */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<HubErrorCode, number>> = {
@@ -40,5 +40,11 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<HubErrorCode, number>> = {
   UNKNOWN_EVENT: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
+  RECIPIENTS_CHANGED: 409,
+  // Raised by the SDK itself, never by the hub; mapped so that the table stays total.
+  HUB_UNREACHABLE: 503,
+  NOT_CONNECTED: 503,
+  REQUEST_TIMEOUT: 504,
+  UNDECRYPTABLE: 400,
   INTERNAL: 500,
 };

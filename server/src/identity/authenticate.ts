@@ -1,5 +1,5 @@
-import { HubError, type Identity } from '@ncp-hub/client-sdk/protocol';
 import { verifyOfficerToken } from '@ncp-hub/keys';
+import { HubError, type Identity } from '@ncp-hub/protocol';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config.js';
 import type { TrustRegistryHolder } from './trust-registry-holder.js';

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '@ncp-hub/keys';
 import {
   type ConversationId,
   type ConversationItem,
@@ -8,8 +9,7 @@ import {
   HubError,
   officerAddress,
   type SignedReceipt,
-} from '@ncp-hub/client-sdk/protocol';
-import type { AuditEvent } from '@ncp-hub/keys';
+} from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';

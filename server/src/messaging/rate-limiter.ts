@@ -1,4 +1,4 @@
-import { HubError } from '@ncp-hub/client-sdk/protocol';
+import { HubError } from '@ncp-hub/protocol';
 
 interface Bucket {
   tokens: number;

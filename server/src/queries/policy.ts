@@ -6,7 +6,7 @@
  * prose: change both together.
  */
 import { readFile } from 'node:fs/promises';
-import { type CountryCode, countryCodeSchema, GROUNDS, type Ground } from '@ncp-hub/client-sdk/protocol';
+import { type CountryCode, countryCodeSchema, GROUNDS, type Ground } from '@ncp-hub/protocol';
 import { z } from 'zod';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

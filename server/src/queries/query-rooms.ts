@@ -1,5 +1,5 @@
-import type { OfficerRef, QueryView } from '@ncp-hub/client-sdk/protocol';
-import { officerAddress } from '@ncp-hub/client-sdk/protocol';
+import type { OfficerRef, QueryView } from '@ncp-hub/protocol';
+import { officerAddress } from '@ncp-hub/protocol';
 import { officerRoom, roleRoom } from '../realtime/rooms.js';
 
 const officerRoomOf = (officer: OfficerRef) => officerRoom(officerAddress(officer));

@@ -16,7 +16,7 @@ import {
   type SignedMembershipRecord,
   signedMembershipRecordSchema,
   type TimelineEntry,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import type { AuditReceipt } from '../audit/audit-log.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';

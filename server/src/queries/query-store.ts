@@ -1,4 +1,4 @@
-import type { Identity, QueryView, TimelineEntry } from '@ncp-hub/client-sdk/protocol';
+import type { Identity, QueryView, TimelineEntry } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { queryStep } from '../audit/audit-events.js';
 import type { RedisKeys } from '../redis/redis-keys.js';

@@ -10,7 +10,7 @@ import {
   PROTOCOL_VERSION,
   type ServerToClientEvents,
   sessionWhoamiSchema,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server, type ServerOptions, type Socket } from 'socket.io';

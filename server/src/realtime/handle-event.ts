@@ -1,4 +1,4 @@
-import { type Ack, HubError } from '@ncp-hub/client-sdk/protocol';
+import { type Ack, HubError } from '@ncp-hub/protocol';
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { parseOrBadRequest } from '../validation.js';

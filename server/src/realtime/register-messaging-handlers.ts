@@ -16,7 +16,7 @@ import {
   messageSendSchema,
   officerAddress,
   receiptSendSchema,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import type { ConversationService, MembershipChange } from '../conversations/conversation-service.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { Logger } from '../logger.js';

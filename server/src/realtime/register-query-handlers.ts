@@ -2,11 +2,11 @@ import {
   EVENTS,
   officerAddress,
   queryFileSchema,
-  queryOpenSchema,
+  queryOpenPartsSchema,
   queryPendingSchema,
   queryRefSchema,
   queryWithdrawSchema,
-} from '@ncp-hub/client-sdk/protocol';
+} from '@ncp-hub/protocol';
 import type { Logger } from '../logger.js';
 import type { RateLimiter } from '../messaging/rate-limiter.js';
 import type { QueryService } from '../queries/query-service.js';
@@ -29,7 +29,7 @@ export function registerQueryHandlers(
     EVENTS.queryOpen,
     handleEvent(
       EVENTS.queryOpen,
-      queryOpenSchema,
+      queryOpenPartsSchema,
       async (payload) => {
         const device = publishedDeviceOf(socket);
         rateLimiter.take(officerAddress(device));

@@ -1,4 +1,4 @@
-import type { ConversationId, OfficerAddress, Role } from '@ncp-hub/client-sdk/protocol';
+import type { ConversationId, OfficerAddress, Role } from '@ncp-hub/protocol';
 
 /** Socket.IO room of every device socket of one officer. */
 export const officerRoom = (officer: OfficerAddress) => `officer:${officer}`;

@@ -1,4 +1,4 @@
-import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/client-sdk/protocol';
+import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/protocol';
 
 /**
  * Every Redis key the hub uses, in one place. A conversation's keys share the hash tag
