@@ -2,6 +2,7 @@ import { UndecryptableError as CryptoCheckError, canonicalBytes } from '@ncp-hub
 import { z } from 'zod';
 import { inputError } from './input-error.js';
 import { getSodium } from './sodium.js';
+import { orUndecryptable } from './sodium-failures.js';
 
 /** The plaintext is padded to a multiple of this many bytes, hiding its exact length. */
 export const CONTENT_PADDING_BLOCK = 256;
@@ -71,13 +72,10 @@ export async function decodeContent(bytes: Uint8Array): Promise<MessageContent> 
     throw new CryptoCheckError('CONTENT_INVALID');
   }
   const sodium = await getSodium();
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(sodium.unpad(bytes, CONTENT_PADDING_BLOCK)));
-  } catch {
-    // The cause (a JSON syntax error) may quote the plaintext: it is dropped on purpose.
-    throw new CryptoCheckError('CONTENT_INVALID');
-  }
+  // The cause (a JSON syntax error) may quote the plaintext: it is dropped on purpose.
+  const value: unknown = orUndecryptable('CONTENT_INVALID', () =>
+    JSON.parse(utf8.decode(sodium.unpad(bytes, CONTENT_PADDING_BLOCK))),
+  );
   const parsed = messageContentSchema.safeParse(value);
   if (!parsed.success) {
     throw new CryptoCheckError('CONTENT_INVALID');

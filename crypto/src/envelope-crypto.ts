@@ -17,6 +17,7 @@ import { decodeContent, encodeContent, type MessageContent } from './content.js'
 import { DEVICE_KEY_SIZES } from './device-keys.js';
 import { assertBytes, inputError } from './input-error.js';
 import { getSodium, randomBytes } from './sodium.js';
+import { orUndecryptable, verifyDetached } from './sodium-failures.js';
 
 /** A device an envelope is sealed to. */
 export interface EnvelopeRecipient {
@@ -181,18 +182,15 @@ export async function verifyEnvelopeSignature(envelope: Envelope, senderSigningK
   try {
     const sig = fromBase64url(envelope.sig);
     if (sig.length !== ENVELOPE_SIZES.signature) return false;
-    return sodium.crypto_sign_verify_detached(sig, envelopeSigningInput(envelope), senderSigningKey);
+    return verifyDetached(sodium, sig, envelopeSigningInput(envelope), senderSigningKey);
   } catch {
+    // envelopeSigningInput refuses a value that is not an envelope (no canonical JSON).
     return false;
   }
 }
 
 function decodeOrMalformed(text: string): Uint8Array {
-  try {
-    return fromBase64url(text);
-  } catch {
-    throw new CryptoCheckError('MALFORMED');
-  }
+  return orUndecryptable('MALFORMED', () => fromBase64url(text));
 }
 
 /**
@@ -246,16 +244,12 @@ export async function openEnvelope(input: OpenEnvelopeInput): Promise<MessageCon
   }
 
   const headerBytes = canonicalBytes(envelope.header);
-  let signatureValid = false;
-  try {
-    signatureValid = sodium.crypto_sign_verify_detached(
-      sig,
-      signingInputOf(headerBytes, nonce, ct, envelope.keys),
-      input.senderSigningKey,
-    );
-  } catch {
-    signatureValid = false;
-  }
+  const signatureValid = verifyDetached(
+    sodium,
+    sig,
+    signingInputOf(headerBytes, nonce, ct, envelope.keys),
+    input.senderSigningKey,
+  );
   if (!signatureValid) throw new CryptoCheckError('SIGNATURE_INVALID');
 
   const sealedKey = sealedKeys.get(recipient.address);
@@ -263,18 +257,15 @@ export async function openEnvelope(input: OpenEnvelopeInput): Promise<MessageCon
     throw new CryptoCheckError('NOT_A_RECIPIENT');
   }
 
-  let messageKey: Uint8Array;
-  try {
-    messageKey = sodium.crypto_box_seal_open(sealedKey, recipient.encryption.publicKey, recipient.encryption.secretKey);
-  } catch {
-    throw new CryptoCheckError('DECRYPT_FAILED');
-  }
+  const messageKey = orUndecryptable('DECRYPT_FAILED', () =>
+    sodium.crypto_box_seal_open(sealedKey, recipient.encryption.publicKey, recipient.encryption.secretKey),
+  );
   let plaintext: Uint8Array;
   try {
     if (messageKey.length !== ENVELOPE_SIZES.messageKey) throw new CryptoCheckError('DECRYPT_FAILED');
-    plaintext = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, headerBytes, nonce, messageKey);
-  } catch {
-    throw new CryptoCheckError('DECRYPT_FAILED');
+    plaintext = orUndecryptable('DECRYPT_FAILED', () =>
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, headerBytes, nonce, messageKey),
+    );
   } finally {
     sodium.memzero(messageKey);
   }

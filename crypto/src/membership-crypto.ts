@@ -5,7 +5,6 @@ import {
   canonicalBytes,
   canonicalJson,
   type DeviceRef,
-  fromBase64url,
   MAX_CONVERSATION_MEMBERS,
   type MembershipRecord,
   membershipRecordSchema,
@@ -20,6 +19,7 @@ import { concatBytes, contextPrefix } from './bytes.js';
 import { DEVICE_KEY_SIZES } from './device-keys.js';
 import { assertBytes, inputError } from './input-error.js';
 import { getSodium } from './sodium.js';
+import { verifyDetached } from './sodium-failures.js';
 
 /**
  * The bytes a member device signs for a membership record:
@@ -177,13 +177,7 @@ export async function verifyMembershipChain(
 
     const key = await signingKeyOf(record.by);
     if (key === undefined) return fail(i, 'SIGNER_UNKNOWN');
-    let valid = false;
-    try {
-      valid = sodium.crypto_sign_verify_detached(fromBase64url(signed.sig), membershipSigningInput(record), key);
-    } catch {
-      valid = false;
-    }
-    if (!valid) return fail(i, 'SIGNATURE_INVALID');
+    if (!verifyDetached(sodium, signed.sig, membershipSigningInput(record), key)) return fail(i, 'SIGNATURE_INVALID');
     previous = signed;
   }
 

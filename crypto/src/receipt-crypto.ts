@@ -1,7 +1,6 @@
 import {
   canonicalBytes,
   canonicalJson,
-  fromBase64url,
   type Receipt,
   receiptSchema,
   SIGNATURE_CONTEXTS,
@@ -13,6 +12,7 @@ import { concatBytes, contextPrefix } from './bytes.js';
 import { DEVICE_KEY_SIZES } from './device-keys.js';
 import { assertBytes, inputError } from './input-error.js';
 import { getSodium } from './sodium.js';
+import { verifyDetached } from './sodium-failures.js';
 
 /**
  * The bytes a recipient device signs for a receipt:
@@ -62,12 +62,9 @@ export async function verifyReceipt(signed: SignedReceipt, signingPublicKey: Uin
   try {
     const parsed = signedReceiptSchema.safeParse(signed);
     if (!parsed.success || canonicalJson(parsed.data) !== canonicalJson(signed)) return false;
-    return sodium.crypto_sign_verify_detached(
-      fromBase64url(parsed.data.sig),
-      receiptSigningInput(parsed.data.receipt),
-      signingPublicKey,
-    );
+    return verifyDetached(sodium, parsed.data.sig, receiptSigningInput(parsed.data.receipt), signingPublicKey);
   } catch {
+    // canonicalJson refuses a value with no JSON form: not a receipt.
     return false;
   }
 }

@@ -1,4 +1,11 @@
-import { canonicalBytes, canonicalJson, fromBase64url, HubError, toBase64url, UndecryptableError } from '@ncp-hub/protocol';
+import {
+  canonicalBytes,
+  canonicalJson,
+  fromBase64url,
+  HubError,
+  toBase64url,
+  UndecryptableError,
+} from '@ncp-hub/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   CryptoCheckError,
