@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { compactVerify, createLocalJWKSet, errors, type JWK } from 'jose';
+import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import { z } from 'zod';
 import {
   AUDIT_CHECKPOINT_TYPE,
@@ -14,6 +14,7 @@ import {
   GENESIS_HASH,
   hashAuditEntry,
 } from './audit-chain.js';
+import { classifyJoseError } from './jose-errors.js';
 
 /**
  * What is wrong with an export, at the first line where something is:
@@ -199,15 +200,22 @@ function parseLines(text: string): ParsedLine[] {
 // ---------------------------------------------------------------------------------------------
 // Checkpoint signatures
 
+/** What the verifier says of each jose failure of a checkpoint's signature. */
 function signatureFailure(error: unknown): string {
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return 'the checkpoint signature does not verify with the hub keys';
+  switch (classifyJoseError(error).kind) {
+    case 'signature-invalid':
+      return 'the checkpoint signature does not verify with the hub keys';
+    case 'no-matching-key':
+      return 'no hub key matches the checkpoint (kid)';
+    case 'several-matching-keys':
+      return 'several hub keys match the checkpoint (kid)';
+    case 'alg-not-allowed':
+      return 'the checkpoint alg is not EdDSA';
+    case 'malformed':
+      return 'the checkpoint is not a valid compact JWS';
+    default:
+      return 'the checkpoint could not be verified with the hub keys';
   }
-  if (error instanceof errors.JWKSNoMatchingKey) return 'no hub key matches the checkpoint (kid)';
-  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'several hub keys match the checkpoint (kid)';
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'the checkpoint alg is not EdDSA';
-  if (error instanceof errors.JWSInvalid) return 'the checkpoint is not a valid compact JWS';
-  return 'the checkpoint could not be verified with the hub keys';
 }
 
 type Verified =

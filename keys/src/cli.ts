@@ -1,19 +1,16 @@
 /**
  * `ncp-keys`: creates agencies and their keys, rotates and revokes keys, issues and
- * inspects officer tokens, attests officer devices, and verifies audit exports. Everything it does goes through the library functions of this
- * package; it never prints a private key.
+ * inspects officer tokens, attests officer devices, and verifies audit exports. Everything it
+ * does goes through the library functions of this package; it never prints a private key.
+ * Its arguments are read in `cli-arguments.ts`; the audit command is in `cli-audit.ts`.
  *
  * @packageDocumentation
  */
-import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   AGENCY_KINDS,
-  type AgencyId,
   ALLOWED_JWT_ALGORITHMS,
-  type AllowedJwtAlgorithm,
-  agencyIdSchema,
   agencyKindSchema,
   countryCodeSchema,
   deviceIdSchema,
@@ -21,21 +18,39 @@ import {
   MAX_TOKEN_LIFETIME_SECONDS,
   officerIdSchema,
   ROLES,
-  type Role,
-  roleSchema,
 } from '@ncp-hub/protocol';
-import type { JWK } from 'jose';
-import type { z } from 'zod';
 import {
   createRegistryEntry,
   deletePrivateKey,
   generateAgencyKey,
   readRegistryEntry,
-  readSigningKey,
   writePrivateKey,
   writeRegistryEntry,
 } from './agency-keys.js';
-import { type HubKeySet, verifyAuditExport } from './audit-verify.js';
+import {
+  type Args,
+  AUDIENCE_HELP,
+  agencyOption,
+  algOption,
+  audience,
+  CliError,
+  type CliIo,
+  type Command,
+  exists,
+  inlineKeys,
+  json,
+  KEYS_DIR_HELP,
+  keysDir,
+  optional,
+  print,
+  required,
+  rolesOption,
+  signingKeyOption,
+  ttlOption,
+  UsageError,
+  validated,
+} from './cli-arguments.js';
+import { AUDIT_COMMAND } from './cli-audit.js';
 import { ensureDevelopmentAgencies } from './dev-agencies.js';
 import {
   DEFAULT_ATTESTATION_TTL_SECONDS,
@@ -44,146 +59,10 @@ import {
   MAX_ATTESTATION_TTL_SECONDS,
 } from './device-attestation.js';
 import { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
-import { type AgencyPublicJwk, type RegistryEntry, registryEntrySchema } from './registry-entry.js';
+import { registryEntrySchema } from './registry-entry.js';
 import { loadTrustRegistry } from './trust-registry.js';
 
-/** Where {@link runCli} writes its output and reads a token from. Defaults to the process's streams. */
-export interface CliIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  /** Reads all of standard input (used by `inspect-token` without a token argument, or with `-`). */
-  stdin?: () => Promise<string>;
-}
-
-/** The command line is wrong: exit code 2. */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The command ran and failed (bad value, unknown agency, refused change): exit code 1. */
-class CliError extends Error {}
-
-type OptionSpec = { type: 'string' | 'boolean'; short?: string };
-
-interface Args {
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-}
-
-interface Command {
-  summary: string;
-  usage: string;
-  options: Record<string, OptionSpec>;
-  /** How many positional arguments the command takes. */
-  maxPositionals?: number;
-  run: (args: Args, io: Required<CliIo>) => Promise<number>;
-}
-
-const KEYS_DIR_HELP = 'private keys folder (default: $NCP_KEYS_DIR or .keys)';
-const AUDIENCE_HELP = 'hub id, the token audience (default: $HUB_ID or ncp-hub)';
-
-// ---------------------------------------------------------------------------------------------
-// Arguments and output
-
-function keysDir(args: Args): string {
-  return optional(args, 'keys') ?? (process.env.NCP_KEYS_DIR || '.keys');
-}
-
-function audience(args: Args): string {
-  return optional(args, 'audience') ?? (process.env.HUB_ID || 'ncp-hub');
-}
-
-function optional(args: Args, name: string): string | undefined {
-  const value = args.values[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function required(args: Args, name: string): string {
-  const value = optional(args, name);
-  if (value === undefined || value === '') throw new UsageError(`missing --${name}`);
-  return value;
-}
-
-/** Checks an option's value against a schema of the protocol; exit 1 with the schema's message. */
-function validated<T>(schema: z.ZodType<T>, value: string, option: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new CliError(`invalid --${option} "${value}": ${parsed.error.issues[0]?.message ?? 'invalid value'}`);
-  }
-  return parsed.data;
-}
-
-function agencyOption(args: Args, name: 'id' | 'agency'): AgencyId {
-  return validated(agencyIdSchema, required(args, name), name);
-}
-
-function algOption(args: Args, fallback: AllowedJwtAlgorithm): AllowedJwtAlgorithm {
-  const alg = optional(args, 'alg') ?? fallback;
-  if (!ALLOWED_JWT_ALGORITHMS.includes(alg as AllowedJwtAlgorithm)) {
-    throw new CliError(`invalid --alg "${alg}": must be ${ALLOWED_JWT_ALGORITHMS.join(' or ')}`);
-  }
-  return alg as AllowedJwtAlgorithm;
-}
-
-function rolesOption(args: Args): Role[] {
-  const roles = required(args, 'roles')
-    .split(',')
-    .map((role) => role.trim())
-    .filter(Boolean);
-  if (roles.length === 0) throw new CliError('--roles needs at least one role');
-  const unknown = roles.filter((role) => !roleSchema.safeParse(role).success);
-  if (unknown.length > 0) throw new CliError(`unknown role: ${unknown.join(', ')} (roles: ${ROLES.join(', ')})`);
-  if (new Set(roles).size !== roles.length) throw new CliError('--roles lists a role twice');
-  return roles as Role[];
-}
-
-function ttlOption(args: Args, fallback = 3600, max = MAX_TOKEN_LIFETIME_SECONDS): number {
-  const text = optional(args, 'ttl') ?? String(fallback);
-  const ttl = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(ttl >= 1 && ttl <= max)) {
-    throw new CliError(`invalid --ttl "${text}": seconds, from 1 to ${max}`);
-  }
-  return ttl;
-}
-
-/** The agency's private signing key from the keys folder (`--kid`, or the newest). */
-async function signingKeyOption(args: Args, agency: AgencyId): Promise<JWK> {
-  try {
-    return await readSigningKey(keysDir(args), agency, optional(args, 'kid'));
-  } catch (error) {
-    // A parse error of a damaged key file may quote the file: never let key material out.
-    if (error instanceof SyntaxError) throw new CliError(`the private key file of agency ${agency} is not valid JSON`);
-    throw error;
-  }
-}
-
-/** The agency's inline keys; refused for an agency that publishes its keys at a `jwksUri`. */
-function inlineKeys(entry: RegistryEntry, action: string): AgencyPublicJwk[] {
-  if (!entry.jwks) {
-    throw new CliError(`agency ${entry.id} publishes its keys at ${entry.jwksUri}; ${action} there, not here`);
-  }
-  return entry.jwks.keys;
-}
-
-function print(io: CliIo, text: string): void {
-  io.stdout(`${text}\n`);
-}
-
-function json(value: unknown): string {
-  return JSON.stringify(value, null, 2);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
+export type { CliIo };
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -308,61 +187,6 @@ async function devInit(args: Args, io: Required<CliIo>): Promise<number> {
     );
   }
   return 0;
-}
-
-/** Reads a file for a command; a missing or unreadable file is a failure (exit 1), not a usage error. */
-async function readInput(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read ${what} ${file}${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`);
-  }
-}
-
-/** The hub's public key(s) from a file holding a JWK or a key set `{ "keys": [...] }` (GET /v1/hub-keys). */
-async function hubKeysOption(args: Args): Promise<HubKeySet> {
-  const file = required(args, 'hub-key');
-  const text = await readInput(file, 'hub key file');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // The parse error may quote the file: say nothing of its content.
-    throw new CliError(`the hub key file ${file} is not valid JSON`);
-  }
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  const keys = isObject(value) && Array.isArray(value.keys) ? (value.keys as unknown[]) : [value];
-  if (keys.length === 0 || !keys.every((key) => isObject(key) && typeof key.kty === 'string')) {
-    throw new CliError(`the hub key file ${file} holds neither a JWK nor a key set { "keys": [...] }`);
-  }
-  if (keys.some((key) => isObject(key) && 'd' in key)) {
-    throw new CliError(
-      `the hub key file ${file} holds a private key: give the hub's public key(s), as served at GET /v1/hub-keys`,
-    );
-  }
-  return { keys: keys as JWK[] };
-}
-
-async function audit(args: Args, io: Required<CliIo>): Promise<number> {
-  const [subcommand, file] = args.positionals;
-  if (subcommand === undefined) throw new UsageError('missing subcommand: verify');
-  if (subcommand !== 'verify') throw new UsageError(`unknown subcommand "${subcommand}" (subcommands: verify)`);
-  if (file === undefined || file === '') throw new UsageError('missing FILE: the audit export to verify');
-  const hubKeys = await hubKeysOption(args);
-  const result = await verifyAuditExport(await readInput(file, 'audit export'), hubKeys);
-  if (result.ok) {
-    const head = result.head ? `head seq ${result.head.seq} hash ${result.head.hash}` : 'no head (no entries)';
-    print(
-      io,
-      `OK: ${result.entries} entries (${result.redacted} redacted), ${result.checkpoints} checkpoints, ${head}`,
-    );
-    return 0;
-  }
-  const where = result.seq === undefined ? `line ${result.line}` : `line ${result.line}, entry seq ${result.seq}`;
-  print(io, `FAIL: ${where}: ${result.problem}: ${result.message}`);
-  return 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,25 +345,7 @@ Creates, once, the development trust registry (DIR/registry) and its private key
     options: { dir: { type: 'string' } },
     run: devInit,
   },
-  audit: {
-    summary: "verify an audit export: its hash chain and the hub's signed checkpoints",
-    usage: `Usage: ncp-keys audit verify FILE --hub-key KEYFILE
-
-Verifies an audit export (JSON Lines, as the hub exports it): every entry links to the one
-before, every full entry matches its hash, and every checkpoint is signed by the hub and
-signs the entry just before it. Stops at the first problem and prints
-  OK: <n> entries (<r> redacted), <c> checkpoints, head seq <s> hash <h>    (exit 0)
-  FAIL: line <l>, entry seq <s>: <problem>: <message>                     (exit 1)
-where <problem> is malformed, missing, altered, reordered, inserted, checkpoint-signature
-or checkpoint-mismatch. Entries after the last checkpoint are not covered by a signature.
-
-  FILE              the export (.jsonl)
-  --hub-key KEYFILE the hub's public key: a JWK, or the key set { "keys": [...] } served
-                    at GET /v1/hub-keys (a private key is refused)`,
-    options: { 'hub-key': { type: 'string' } },
-    maxPositionals: 2,
-    run: audit,
-  },
+  audit: AUDIT_COMMAND,
 };
 
 function overallUsage(): string {

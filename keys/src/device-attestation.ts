@@ -15,8 +15,8 @@ import {
   agencyIdSchema,
   base64urlOfBytes,
   type DeviceId,
+  DirectoryError,
   deviceIdSchema,
-  HubError,
   MAX_ATTESTATION_LENGTH,
   MAX_ATTESTATION_TTL_SECONDS,
   type OfficerId,
@@ -26,7 +26,6 @@ import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
-  errors,
   importJWK,
   type JWK,
   type JWTVerifyGetKey,
@@ -34,6 +33,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { z } from 'zod';
+import { hubErrorOfJose, type JoseRefusalTable } from './jose-errors.js';
 import { FORBIDDEN_HEADER_PARAMETERS } from './officer-token.js';
 
 /** The `typ` header of a device attestation; an officer token (`typ: JWT`) is never one. */
@@ -115,7 +115,7 @@ export interface VerifyDeviceAttestationOptions {
 }
 
 function refuse(message: string): never {
-  throw new HubError('ATTESTATION_INVALID', message);
+  throw new DirectoryError('ATTESTATION_INVALID', message);
 }
 
 /** Whether `value` passes `schema`. */
@@ -198,7 +198,7 @@ function decodeCompact(jws: unknown): { header: Record<string, unknown>; claims:
 /**
  * Reads who an attestation claims to be for, **without verifying it**: use it only to pick
  * the agency key set to verify against with {@link verifyDeviceAttestation}. Throws a
- * {@link HubError} `ATTESTATION_INVALID` when it is not a well-formed device attestation.
+ * {@link DirectoryError} `ATTESTATION_INVALID` when it is not a well-formed device attestation.
  */
 export function decodeDeviceAttestation(jws: string): { agency: AgencyId; officer: OfficerId; device: DeviceId } {
   const { header, claims } = decodeCompact(jws);
@@ -209,33 +209,27 @@ export function decodeDeviceAttestation(jws: string): { agency: AgencyId; office
   return { agency: claims.iss as string, officer: claims.sub as string, device: claims.dev as string };
 }
 
-/** Maps a jose failure to a fixed message. */
-function toHubError(error: unknown): HubError {
-  const fail = (message: string) => new HubError('ATTESTATION_INVALID', message);
-  if (error instanceof HubError) return error;
-  if (error instanceof errors.JWTExpired) return fail('the attestation has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return fail(`the attestation has no ${error.claim}`);
-    if (error.claim === 'nbf') return fail('the attestation is not valid yet (nbf)');
-    return fail(`the attestation claim ${error.claim} is invalid`);
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return fail('the attestation signature is invalid');
-  if (error instanceof errors.JWKSNoMatchingKey) return fail('the agency has no key with this kid');
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return fail(`the attestation alg must be one of ${ALLOWED_JWT_ALGORITHMS.join(', ')}`);
-  }
-  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) {
-    return fail('the attestation is not a valid JWS');
-  }
-  return fail('the attestation could not be verified against the agency keys');
-}
+/** The fixed message of each jose failure of an attestation's verification (all `ATTESTATION_INVALID`). */
+const ATTESTATION_REFUSALS = {
+  expired: ['ATTESTATION_INVALID', 'the attestation has expired'],
+  'claim-missing': ({ claim }) => ['ATTESTATION_INVALID', `the attestation has no ${claim}`],
+  'claim-invalid': ({ claim }) =>
+    claim === 'nbf'
+      ? ['ATTESTATION_INVALID', 'the attestation is not valid yet (nbf)']
+      : ['ATTESTATION_INVALID', `the attestation claim ${claim} is invalid`],
+  'signature-invalid': ['ATTESTATION_INVALID', 'the attestation signature is invalid'],
+  'no-matching-key': ['ATTESTATION_INVALID', 'the agency has no key with this kid'],
+  'alg-not-allowed': ['ATTESTATION_INVALID', `the attestation alg must be one of ${ALLOWED_JWT_ALGORITHMS.join(', ')}`],
+  malformed: ['ATTESTATION_INVALID', 'the attestation is not a valid JWS'],
+  other: ['ATTESTATION_INVALID', 'the attestation could not be verified against the agency keys'],
+} as const satisfies JoseRefusalTable;
 
 /**
  * Verifies a device attestation against the key set of the agency it names, and returns
  * what it attests. Only `EdDSA` and `ES256`, `typ` exactly `ncp-device+jwt`, a `kid`, no
  * header that brings or points to key material, all of `iss sub dev enc sig iat exp` valid,
  * a lifetime of at most {@link MAX_ATTESTATION_TTL_SECONDS}, not expired, and each field of
- * `options.expected` matching. Any failure throws a {@link HubError} `ATTESTATION_INVALID`
+ * `options.expected` matching. Any failure throws a {@link DirectoryError} `ATTESTATION_INVALID`
  * with a fixed message that never contains the attestation.
  *
  * `agencyKeys` must be the keys of the agency the attestation claims (learn it with
@@ -280,7 +274,7 @@ export async function verifyDeviceAttestation(
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     }));
   } catch (error) {
-    throw toHubError(error);
+    throw hubErrorOfJose(error, ATTESTATION_REFUSALS);
   }
 
   const { iss, sub, dev, enc, sig, iat, exp } = payload;

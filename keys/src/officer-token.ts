@@ -2,8 +2,8 @@ import {
   type AgencyId,
   ALLOWED_JWT_ALGORITHMS,
   type AllowedJwtAlgorithm,
-  HubError,
-  type HubErrorCode,
+  AuthError,
+  type AuthErrorCode,
   type Identity,
   MAX_TOKEN_LENGTH,
   MAX_TOKEN_LIFETIME_SECONDS,
@@ -12,7 +12,8 @@ import {
   ROLES_BY_AGENCY_KIND,
   type Role,
 } from '@ncp-hub/protocol';
-import { decodeJwt, decodeProtectedHeader, errors, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { hubErrorOfJose, type JoseRefusalTable } from './jose-errors.js';
 import type { TrustRegistry } from './trust-registry.js';
 
 /** Longest token accepted, in characters; anything longer is refused unparsed (the protocol's limit). */
@@ -51,14 +52,14 @@ export interface VerifyOfficerTokenOptions {
   currentDate?: Date;
 }
 
-function refuse(code: HubErrorCode, message: string): never {
-  throw new HubError(code, message);
+function refuse(code: AuthErrorCode, message: string): never {
+  throw new AuthError(code, message);
 }
 
 /**
  * Verifies an officer token (a compact JWS-signed JWT) against the key set of the agency it
  * names in `iss`, and only that agency's. Returns the verified identity or throws a
- * {@link HubError} with an `AUTH_*` code; the error message never contains the token.
+ * {@link AuthError} with an `AUTH_*` code; the error message never contains the token.
  *
  * @example
  * ```ts
@@ -117,7 +118,7 @@ export async function verifyOfficerToken(
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     }));
   } catch (error) {
-    throw toHubError(error, agency.entry.jwksUri !== undefined);
+    throw hubErrorOfJose(error, agency.entry.jwksUri === undefined ? TOKEN_REFUSALS : REMOTE_TOKEN_REFUSALS);
   }
 
   const now = Math.floor((options.currentDate ?? new Date()).getTime() / 1000);
@@ -151,34 +152,27 @@ export async function verifyOfficerToken(
   };
 }
 
-/** Maps a jose failure to the hub's code, with a fixed message. */
-function toHubError(error: unknown, remoteKeys: boolean): HubError {
-  if (error instanceof errors.JWTExpired) return new HubError('AUTH_TOKEN_EXPIRED', 'the token has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return new HubError('AUTH_CLAIM_MISSING', `the token has no ${error.claim}`);
-    switch (error.claim) {
-      case 'nbf':
-        return new HubError('AUTH_TOKEN_NOT_YET_VALID', 'the token is not valid yet (nbf)');
-      case 'aud':
-        return new HubError('AUTH_AUDIENCE_INVALID', 'the token is not meant for this hub (aud)');
-      default:
-        return new HubError('AUTH_CLAIM_INVALID', `the token claim ${error.claim} is invalid`);
-    }
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new HubError('AUTH_SIGNATURE_INVALID', 'the token signature is invalid');
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return new HubError('AUTH_KID_UNKNOWN', 'the agency has no key with this kid');
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return new HubError('AUTH_ALG_NOT_ALLOWED', `alg must be one of ${ALLOWED_JWT_ALGORITHMS.join(', ')}`);
-  }
-  if (remoteKeys && !(error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid)) {
-    return new HubError('AUTH_KEYS_UNAVAILABLE', "the agency's keys could not be fetched");
-  }
-  return new HubError('AUTH_TOKEN_MALFORMED', 'the token could not be verified');
-}
+/** The hub's code and fixed message of each jose failure of an officer token's verification. */
+const TOKEN_REFUSALS = {
+  expired: ['AUTH_TOKEN_EXPIRED', 'the token has expired'],
+  'claim-missing': ({ claim }) => ['AUTH_CLAIM_MISSING', `the token has no ${claim}`],
+  'claim-invalid': ({ claim }) => {
+    if (claim === 'nbf') return ['AUTH_TOKEN_NOT_YET_VALID', 'the token is not valid yet (nbf)'];
+    if (claim === 'aud') return ['AUTH_AUDIENCE_INVALID', 'the token is not meant for this hub (aud)'];
+    return ['AUTH_CLAIM_INVALID', `the token claim ${claim} is invalid`];
+  },
+  'signature-invalid': ['AUTH_SIGNATURE_INVALID', 'the token signature is invalid'],
+  'no-matching-key': ['AUTH_KID_UNKNOWN', 'the agency has no key with this kid'],
+  'alg-not-allowed': ['AUTH_ALG_NOT_ALLOWED', `alg must be one of ${ALLOWED_JWT_ALGORITHMS.join(', ')}`],
+  malformed: ['AUTH_TOKEN_MALFORMED', 'the token could not be verified'],
+  other: ['AUTH_TOKEN_MALFORMED', 'the token could not be verified'],
+} as const satisfies JoseRefusalTable;
+
+/** As {@link TOKEN_REFUSALS}, for an agency whose keys are fetched: any other failure is the fetch's. */
+const REMOTE_TOKEN_REFUSALS: JoseRefusalTable = {
+  ...TOKEN_REFUSALS,
+  other: ['AUTH_KEYS_UNAVAILABLE', "the agency's keys could not be fetched"],
+};
 
 /** Options of {@link issueOfficerToken}. */
 export interface IssueOfficerTokenOptions {
