@@ -63,7 +63,6 @@ export {
   UNDECRYPTABLE_REASONS,
   UndecryptableError,
 } from '@ncp-hub/protocol';
-export type { HubClientOptions } from './client/hub-client.js';
 export { HubClient } from './client/hub-client.js';
 export type {
   Conversation,
@@ -71,6 +70,7 @@ export type {
   ReceivedMessage,
   VerifiedReceipt,
 } from './client/hub-client-events.js';
+export type { HubClientOptions } from './client/hub-client-options.js';
 export type { IndexedDbKeyStoreOptions, JsonValue, KeyStore } from './store/index.js';
 export { DEFAULT_INDEXEDDB_NAME, IndexedDbKeyStore, MAX_KEY_LENGTH, MemoryKeyStore } from './store/index.js';
 export type { AgencyKeySet, TrustEvents } from './trust/trust-store.js';

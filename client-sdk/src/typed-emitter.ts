@@ -1,6 +1,12 @@
 /** Listener signatures by event name. */
 export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => void };
 
+/** Emits one of `Events`: what a part of the SDK is given to report through the client. */
+export type Emit<Events extends EventMap<Events>> = <E extends keyof Events>(
+  event: E,
+  ...args: Parameters<Events[E]>
+) => void;
+
 /**
  * A minimal typed event emitter that runs in Node and in browsers. A listener that throws
  * does not stop the others; its error goes to the `error` handler given at construction.

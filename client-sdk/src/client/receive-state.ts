@@ -1,5 +1,6 @@
 import type { ConversationId, DeviceAddress, MessageId } from '@ncp-hub/protocol';
 import type { KeyStore } from '../store/key-store.js';
+import { STORE_KEYS } from './store-keys.js';
 
 /** How many message ids per conversation are remembered for duplicate detection. */
 const SEEN_IDS = 5000;
@@ -35,7 +36,7 @@ export class ReceiveState {
   async #load(conv: ConversationId): Promise<ConversationState> {
     let state = this.#cache.get(conv);
     if (!state) {
-      state = (await this.store.get<ConversationState>(`recv:${conv}`)) ?? { senders: {}, seen: [] };
+      state = (await this.store.get<ConversationState>(STORE_KEYS.receiveState(conv))) ?? { senders: {}, seen: [] };
       this.#cache.set(conv, state);
     }
     return state;
@@ -69,7 +70,7 @@ export class ReceiveState {
       sending.missing = sending.missing.filter((missing) => missing !== seq);
       verdict.reordered = { expectedAfter: sending.last };
     }
-    await this.store.set(`recv:${conv}`, state);
+    await this.store.set(STORE_KEYS.receiveState(conv), state);
     return verdict;
   }
 }

@@ -10,6 +10,7 @@ import {
   officerAddress,
 } from '@ncp-hub/protocol';
 import { decodeProtectedHeader, type JWK } from 'jose';
+import { STORE_KEYS } from '../client/store-keys.js';
 import type { KeyStore } from '../store/key-store.js';
 
 /** A set of public agency keys (JWKS). */
@@ -62,7 +63,7 @@ export class TrustStore {
   async agencyKeys(agency: AgencyId, kid?: string): Promise<AgencyKeySet | undefined> {
     const pinned = this.pinned[agency];
     if (pinned) return pinned;
-    const stored = await this.store.get<AgencyKeySet>(`trust:agency:${agency}`);
+    const stored = await this.store.get<AgencyKeySet>(STORE_KEYS.agencyKeys(agency));
     const knowsKid = (set: AgencyKeySet | undefined) =>
       set && (kid === undefined || set.keys.some((k) => k.kid === kid));
     if (knowsKid(stored)) return stored;
@@ -70,7 +71,7 @@ export class TrustStore {
     const keys = fetched ? await keySetOf(fetched) : undefined;
     if (!keys) return stored;
     if (!stored) {
-      await this.store.set(`trust:agency:${agency}`, keys);
+      await this.store.set(STORE_KEYS.agencyKeys(agency), keys);
       return keys;
     }
     const before = new Set(stored.keys.map((k) => k.kid));
@@ -94,7 +95,7 @@ export class TrustStore {
     const fetched = await this.#fetchAgency(agency);
     const keys = fetched ? await keySetOf(fetched) : undefined;
     if (!keys) return [];
-    await this.store.set(`trust:agency:${agency}`, keys);
+    await this.store.set(STORE_KEYS.agencyKeys(agency), keys);
     this.#reported.delete(agency);
     this.#verified.clear();
     return keys.keys.map((k) => k.kid as string);
@@ -110,7 +111,7 @@ export class TrustStore {
 
   /** The keys this client verified for a device before, if any (kept in the key store). */
   knownDevice(device: DeviceRef): Promise<{ signingKey: string; encryptionKey: string } | undefined> {
-    return this.store.get(`trust:device:${deviceAddress(device)}`);
+    return this.store.get(STORE_KEYS.knownDevice(deviceAddress(device)));
   }
 
   /**
@@ -149,16 +150,16 @@ export class TrustStore {
       return reject('ATTESTATION_INVALID', claimed);
     }
     const address = deviceAddress(attestation);
-    const known = await this.store.get<{ signingKey: string; encryptionKey: string }>(`trust:device:${address}`);
+    const known = await this.store.get<{ signingKey: string; encryptionKey: string }>(STORE_KEYS.knownDevice(address));
     if (known && (known.signingKey !== attestation.signingKey || known.encryptionKey !== attestation.encryptionKey)) {
       return reject('KEY_CHANGED', attestation.device);
     }
     if (!known) {
-      await this.store.set(`trust:device:${address}`, {
+      await this.store.set(STORE_KEYS.knownDevice(address), {
         signingKey: attestation.signingKey,
         encryptionKey: attestation.encryptionKey,
       });
-      const officerKey = `trust:officer:${officerAddress(attestation)}`;
+      const officerKey = STORE_KEYS.officerDevices(officerAddress(attestation));
       const devices = (await this.store.get<DeviceAddress[]>(officerKey)) ?? [];
       await this.store.set(officerKey, [...devices, address]);
       if (devices.length > 0)

@@ -1,0 +1,224 @@
+import { type EnvelopeRecipient, type MessageContent, openEnvelope, randomBytes } from '@ncp-hub/crypto';
+import {
+  type AuditReceipt,
+  ClientError,
+  type DirectoryAgency,
+  DirectoryError,
+  type FormalRequestFiling,
+  GROUNDS,
+  type Ground,
+  hubErrorFromBody,
+  InternalError,
+  type OfficerRef,
+  officerAddress,
+  QueryError,
+  type QueryEvent,
+  type QueryId,
+  type QueryListFilter,
+  type QueryView,
+  type TimelineEntry,
+  toBase64url,
+  UndecryptableError,
+} from '@ncp-hub/protocol';
+import type { Emit } from '../typed-emitter.js';
+import type { HubRequester } from './connection.js';
+import type { Conversations } from './conversations.js';
+import type { Directory } from './directory.js';
+import type { Conversation, HubClientEvents } from './hub-client-events.js';
+import type { LocalDevice } from './local-device.js';
+import { contentOf, type Outbox } from './outbox.js';
+import { sendToCurrentDevices } from './send-to-current-devices.js';
+
+/** What opening an operational query takes. */
+export interface OpenQueryOptions {
+  /** The officer of another state asked. */
+  counterpart: OfficerRef;
+  /** The national proceedings number. */
+  caseReference: string;
+  /** One of the three grounds for acting before a formal request. */
+  ground: Ground;
+  /** The statement of the specific grounds, for the NCB desks and the counterpart. */
+  statement: string;
+  /** The question: the first message of the query's conversation, for the counterpart. */
+  question: string | MessageContent;
+}
+
+/** An opened query: its state, its verified conversation, and where the hub's audit chain recorded it. */
+export interface OpenedQuery {
+  query: QueryView;
+  conversation: Conversation;
+  receipt: AuditReceipt | null;
+}
+
+/** What the queries part needs. */
+export interface QueriesDeps {
+  hub: HubRequester;
+  device: LocalDevice;
+  directory: Pick<Directory, 'recipientsOf' | 'invalidate' | 'devicesOfAgency' | 'senderKey'>;
+  conversations: Pick<Conversations, 'createRecord' | 'adoptAnswer'>;
+  outbox: Pick<Outbox, 'seal' | 'claimFirstMessage'>;
+  /** The hub's base URL, for its HTTP API. */
+  url: string;
+  /** A current officer token, for the HTTP API. */
+  token: () => Promise<string>;
+  emit: Emit<Pick<HubClientEvents, 'query'>>;
+}
+
+/** How many query event ids are remembered to deliver each event once. */
+const SEEN_QUERY_EVENTS = 10_000;
+
+/** Operational queries: opening one (with its sealed question and statement), its steps, its events. */
+export class Queries {
+  readonly #seenEvents = new Set<string>();
+
+  constructor(private readonly deps: QueriesDeps) {}
+
+  /**
+   * Opens a query. The question is sealed to the counterpart's devices (and this officer's
+   * other devices), the statement to those and the NCB desks' of both states; both are
+   * re-sealed when the hub answers `RECIPIENTS_CHANGED`.
+   */
+  async open(options: OpenQueryOptions): Promise<OpenedQuery> {
+    const { hub, device, directory, conversations, outbox } = this.deps;
+    if (!GROUNDS.includes(options.ground)) {
+      throw new QueryError('QUERY_GROUND_INVALID', `the ground must be one of ${GROUNDS.join(', ')}`);
+    }
+    if (options.statement.trim() === '') {
+      throw new QueryError('QUERY_STATEMENT_REQUIRED', 'the statement of the specific grounds is empty');
+    }
+    const self = device.ref;
+    const counterpart: OfficerRef = { agency: options.counterpart.agency, officer: options.counterpart.officer };
+    const conversation = await conversations.createRecord({
+      kind: 'direct',
+      members: [counterpart],
+      basis: {
+        type: 'operational-query',
+        query: toBase64url(randomBytes(16)),
+        ground: options.ground,
+        caseReference: options.caseReference,
+      },
+    });
+    const { conv, members } = conversation.record;
+    const { agencies } = await hub.request('directory:agencies', {});
+    const counterpartAgency = agencies.find((agency) => agency.id === counterpart.agency);
+    if (!counterpartAgency)
+      throw new DirectoryError('AGENCY_UNKNOWN', `not in the trust registry: ${counterpart.agency}`);
+    if (counterpartAgency.country === device.identity?.country) {
+      throw new QueryError('QUERY_SAME_STATE', 'a direct query goes to an agency of another state');
+    }
+    const ncbDevices = await this.#ncbDevices(agencies, counterpartAgency.country);
+    const ts = Date.now();
+    const header = (id: string, kind: 'query-question' | 'query-statement') => ({
+      id,
+      conv,
+      from: self,
+      ts,
+      seq: 1,
+      kind,
+    });
+    const question = header(toBase64url(randomBytes(16)), 'query-question');
+    const statement = header(toBase64url(randomBytes(16)), 'query-statement');
+    let claimed = false;
+    const answer = await sendToCurrentDevices({
+      members,
+      exclude: device.address,
+      directory,
+      attempt: async (recipients) => {
+        if (!recipients.some((r) => r.address.startsWith(`${officerAddress(counterpart)}/`))) {
+          throw new DirectoryError(
+            'DEVICE_NOT_PUBLISHED',
+            'the counterpart has no attested device to encrypt the question to',
+          );
+        }
+        const sealed = {
+          conversation,
+          question: await outbox.seal(question, contentOf(options.question), recipients),
+          statement: await outbox.seal(statement, contentOf(options.statement), [...recipients, ...ncbDevices]),
+        };
+        if (!claimed) await outbox.claimFirstMessage(conv, question.id);
+        claimed = true;
+        return hub.request('query:open', sealed);
+      },
+    });
+    const verified = await conversations.adoptAnswer(answer.conversation);
+    return { query: answer.query, conversation: verified, receipt: answer.receipt };
+  }
+
+  /** Decrypts a query's statement, after checking that the requesting officer's attested device signed it. */
+  async readStatement(query: QueryView): Promise<MessageContent> {
+    const { device, directory } = this.deps;
+    const { header } = query.statement;
+    if (
+      header.kind !== 'query-statement' ||
+      header.conv !== query.conversation ||
+      officerAddress(header.from) !== officerAddress(query.requester)
+    ) {
+      throw new UndecryptableError('SENDER_UNKNOWN');
+    }
+    const sender = await directory.senderKey(header.from);
+    if (!('key' in sender)) throw new UndecryptableError(sender.reason);
+    return openEnvelope({
+      envelope: query.statement,
+      recipient: { address: device.address, encryption: device.keys.encryption },
+      senderSigningKey: sender.key,
+    });
+  }
+
+  async acknowledge(query: QueryId): Promise<QueryView> {
+    return (await this.deps.hub.request('query:acknowledge', { query })).query;
+  }
+
+  async file(query: QueryId, filing: FormalRequestFiling): Promise<QueryView> {
+    return (await this.deps.hub.request('query:file', { query, filing })).query;
+  }
+
+  async confirm(query: QueryId): Promise<QueryView> {
+    return (await this.deps.hub.request('query:confirm', { query })).query;
+  }
+
+  async withdraw(query: QueryId, reason: string): Promise<QueryView> {
+    return (await this.deps.hub.request('query:withdraw', { query, reason })).query;
+  }
+
+  get(query: QueryId): Promise<{ query: QueryView; timeline: TimelineEntry[] }> {
+    return this.deps.hub.request('query:get', { query });
+  }
+
+  async pending(): Promise<QueryEvent[]> {
+    return (await this.deps.hub.request('query:pending', {})).events;
+  }
+
+  /** The queries this user may see, over the hub's HTTP API; `HUB_UNREACHABLE` when it cannot be reached. */
+  async list(filter: QueryListFilter = {}): Promise<QueryView[]> {
+    const params = new URLSearchParams();
+    if (filter.status) params.set('status', filter.status);
+    if (filter.overdue !== undefined) params.set('overdue', String(filter.overdue));
+    const url = `${this.deps.url.replace(/\/$/, '')}/v1/queries?${params}`;
+    const headers = { authorization: `Bearer ${await this.deps.token()}` };
+    const response = await fetch(url, { headers }).catch((error: unknown) => {
+      throw new ClientError('HUB_UNREACHABLE', 'the hub could not be reached', { cause: error });
+    });
+    const body = (await response.json().catch(() => undefined)) as
+      | { queries?: QueryView[]; error?: unknown }
+      | undefined;
+    if (response.ok && Array.isArray(body?.queries)) return body.queries;
+    throw body?.error ? hubErrorFromBody(body.error) : new InternalError();
+  }
+
+  /** Delivers a query event to the application once per id (the hub may send one again). */
+  onEvent(event: QueryEvent): void {
+    if (this.#seenEvents.has(event.id)) return;
+    this.#seenEvents.add(event.id);
+    if (this.#seenEvents.size > SEEN_QUERY_EVENTS) this.#seenEvents.clear();
+    this.deps.emit('query', event);
+  }
+
+  /** The devices of the NCB desks of this officer's state and of the counterpart's. */
+  async #ncbDevices(agencies: DirectoryAgency[], counterpartCountry: string): Promise<EnvelopeRecipient[]> {
+    const countries = new Set([this.deps.device.identity?.country, counterpartCountry]);
+    const ncbs = agencies.filter((agency) => agency.kind === 'ncb' && countries.has(agency.country));
+    const devices: EnvelopeRecipient[] = [];
+    for (const ncb of ncbs) devices.push(...(await this.deps.directory.devicesOfAgency(ncb.id)));
+    return devices;
+  }
+}

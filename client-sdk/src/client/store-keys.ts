@@ -1,0 +1,21 @@
+import type { AgencyId, ConversationId, DeviceAddress, DeviceId, OfficerAddress } from '@ncp-hub/protocol';
+
+/**
+ * Every key the SDK writes to a device's key store, in one place (as the hub keeps its
+ * Redis keys in `redis-keys.ts`). The names are part of what a device has stored: changing
+ * one loses that state on every device, so they only ever get added to.
+ */
+export const STORE_KEYS = {
+  /** This device's secret keys (`StoredDeviceKeys`). */
+  deviceKeys: (device: DeviceId) => `device:${device}`,
+  /** The last sequence number this device used in a conversation. */
+  sendSequence: (conv: ConversationId) => `seq:${conv}`,
+  /** What this device received in a conversation: ids seen, last sequence number per sender. */
+  receiveState: (conv: ConversationId) => `recv:${conv}`,
+  /** An agency's keys as trusted on first use. */
+  agencyKeys: (agency: AgencyId) => `trust:agency:${agency}`,
+  /** The keys this client verified for a device; a device's keys never change. */
+  knownDevice: (device: DeviceAddress) => `trust:device:${device}`,
+  /** The devices of an officer this client has verified, in the order first seen. */
+  officerDevices: (officer: OfficerAddress) => `trust:officer:${officer}`,
+} as const;

@@ -1,0 +1,27 @@
+/**
+ * Runs tasks one at a time, in the order they were added: what the SDK receives (items,
+ * membership changes, syncs) is processed in order, never two at once.
+ */
+export class TaskQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** @param onError - told of the failure of a task added with {@link TaskQueue.add}. */
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  /** Runs `task` after every task before it; its outcome goes to the caller. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs `task` after every task before it, in the background; a failure is reported. */
+  add(task: () => Promise<unknown>): void {
+    this.run(task).catch((error: unknown) => this.onError(error));
+  }
+
+  /** Resolves once every task added so far has finished. */
+  async idle(): Promise<void> {
+    await this.#tail;
+  }
+}
