@@ -16,7 +16,9 @@ import { waitFor } from '../helpers/wait-for.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'server/dist/main.js');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-const EXAMPLE_TIMEOUT_MS = 60_000;
+/** An example's own waits give up after 15 s each; a run that outlives this is killed. */
+const EXAMPLE_TIMEOUT_MS = 45_000;
+const TEST_TIMEOUT_MS = 60_000;
 
 interface Run {
   code: number | null;
@@ -102,7 +104,9 @@ function runExample(name: string, env: Record<string, string> = {}): Promise<Run
 }
 
 describe('the examples, against a hub in development mode', () => {
-  it('two-officers: an encrypted message, its delivered receipt, matching safety numbers', async () => {
+  it('two-officers: an encrypted message, its delivered receipt, matching safety numbers', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const { code, output } = await runExample('two-officers');
     expect(output).toMatch(/UA-NPU ua\.officer: device ua-laptop connected/);
     expect(output).toMatch(/PL-KGP pl\.officer: device pl-laptop connected/);
@@ -116,12 +120,16 @@ describe('the examples, against a hub in development mode', () => {
     expect(code, output).toBe(0);
   });
 
-  it('two-officers again: the same devices (kept in their key stores) work a second time', async () => {
+  it('two-officers again: the same devices (kept in their key stores) work a second time', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const { code, output } = await runExample('two-officers');
     expect(code, output).toBe(0);
   });
 
-  it('operational-query: the whole lifecycle, then the audit export verified against the hub key', async () => {
+  it('operational-query: the whole lifecycle, then the audit export verified against the hub key', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const { code, output } = await runExample('operational-query');
     expect(output).toMatch(/opened query \S+ on ground ABSCONDING_RISK/);
     expect(output).toContain('"The suspect bought a one-way ticket Warsaw-Dubai for tonight."');
