@@ -3,15 +3,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
-import { EVENTS } from '@ncp-hub/protocol';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
+import type { SessionGate } from './identity/admit-session.js';
 import { Authenticator } from './identity/authenticate.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
-import { createSocketServer, type HubServer } from './realtime/create-socket-server.js';
+import { createSocketServer } from './realtime/create-socket-server.js';
+import { createQueryNotifier } from './realtime/query-rooms.js';
+import { createRateLimits } from './realtime/rate-limiter.js';
+import type { HubServer } from './realtime/socket-types.js';
 import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 import { createServices } from './services.js';
@@ -142,16 +145,15 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       redisUrl,
       redis,
       registry,
-      { emit: (rooms, event) => io?.to(rooms).emit(EVENTS.queryEvent, event) },
+      createQueryNotifier(() => io),
       logger,
     );
     cleanups.push(() => services.close());
     if (config.workers === 'embedded') services.startWorker();
+    const gate: SessionGate = { authenticator, audit: services.audit, metrics, logger };
     const app = createHttpApp({
       config,
-      logger,
-      metrics,
-      authenticator,
+      gate,
       readiness,
       queries: services.queries,
       hubPublicJwk: services.hubKey.publicJwk,
@@ -161,12 +163,9 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     io = createSocketServer(httpServer, {
       config,
       redis,
-      logger,
-      metrics,
-      authenticator,
-      messaging: services.messaging,
-      queries: services.queries,
-      audit: services.audit,
+      gate,
+      services: { ...services, logger },
+      limits: createRateLimits(config),
       registry,
     });
     cleanups.push(async () => {

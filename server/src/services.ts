@@ -9,17 +9,17 @@ import { type HubKey, loadOrCreateHubKey } from './identity/hub-key.js';
 import type { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import type { Logger } from './logger.js';
 import { MessageService } from './messaging/message-service.js';
-import { RateLimiter } from './messaging/rate-limiter.js';
 import { loadPolicy } from './queries/policy.js';
 import { type QueryNotifier, QueryService } from './queries/query-service.js';
 import { QueryStore } from './queries/query-store.js';
-import type { MessagingServices } from './realtime/register-messaging-handlers.js';
 import { connectBullRedis } from './redis/connect-redis.js';
 import { redisKeys } from './redis/redis-keys.js';
 
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
 export interface HubServices {
-  messaging: MessagingServices;
+  directory: DirectoryService;
+  conversations: ConversationService;
+  messages: MessageService;
   audit: AuditLog;
   /** The hub's own signing key (webhook notifications). */
   hubKey: HubKey;
@@ -30,7 +30,7 @@ export interface HubServices {
   close(): Promise<void>;
 }
 
-/** Builds the services; `notifier` reaches the sockets (a hub's Socket.IO server, or a headless one). */
+/** Builds the services; `notifier` reaches the sockets (a hub's Socket.IO server, or a headless one: see `createQueryNotifier`). */
 export async function createServices(
   config: Config,
   redisUrl: string,
@@ -74,13 +74,9 @@ export async function createServices(
   audit.start();
   const workers: Worker[] = [];
   return {
-    messaging: {
-      directory,
-      conversations,
-      messages,
-      rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
-      onMessageStored: (envelope) => queries.noteMessage(envelope),
-    },
+    directory,
+    conversations,
+    messages,
     hubKey,
     audit,
     queries,

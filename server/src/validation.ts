@@ -1,4 +1,4 @@
-import { HubError } from '@ncp-hub/protocol';
+import { RequestError } from '@ncp-hub/protocol';
 import type { z } from 'zod';
 
 /**
@@ -10,5 +10,5 @@ export function parseOrBadRequest<S extends z.ZodType>(schema: S, value: unknown
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new HubError('BAD_REQUEST', `${what}: ${where}${issue?.message ?? 'invalid'}`);
+  throw new RequestError('BAD_REQUEST', `${what}: ${where}${issue?.message ?? 'invalid'}`);
 }

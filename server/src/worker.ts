@@ -4,14 +4,15 @@
  * reminders, deadlines, escalations), beside hub nodes started with WORKERS=off or not.
  * It reaches the officers' sockets through the same Redis as the hub nodes.
  */
-import { EVENTS } from '@ncp-hub/protocol';
 import { Server } from 'socket.io';
 import { ConfigError, loadConfig } from './config.js';
 import { resolveTrustRegistry, StartupError } from './hub.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger } from './logger.js';
 import { PolicyError } from './queries/policy.js';
-import { clusterAdapter, type HubServer } from './realtime/create-socket-server.js';
+import { clusterAdapter } from './realtime/create-socket-server.js';
+import { createQueryNotifier } from './realtime/query-rooms.js';
+import type { HubServer } from './realtime/socket-types.js';
 import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
 import { createServices } from './services.js';
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     config.redisUrl,
     redis,
     registry,
-    { emit: (rooms, event) => io.to(rooms).emit(EVENTS.queryEvent, event) },
+    createQueryNotifier(() => io),
     logger,
   );
   services.startWorker();

@@ -8,7 +8,7 @@ import {
   type DeviceRef,
   deviceAddress,
   fromBase64url,
-  HubError,
+  hubError,
   type OfficerAddress,
   officerAddress,
   parseOfficerAddress,
@@ -96,19 +96,19 @@ export class ConversationService {
     options: { operationalQuery?: boolean } = {},
   ): Promise<MembershipChange> {
     const { record } = signed;
-    if (record.op !== 'create') throw new HubError('MEMBERSHIP_INVALID', 'a conversation starts with a create record');
+    if (record.op !== 'create') throw hubError('MEMBERSHIP_INVALID', 'a conversation starts with a create record');
     if ((record.basis.type === 'operational-query') !== (options.operationalQuery === true)) {
-      throw new HubError('MEMBERSHIP_INVALID', 'the conversation of an operational query is opened with query:open');
+      throw hubError('MEMBERSHIP_INVALID', 'the conversation of an operational query is opened with query:open');
     }
     const unknown = record.members.filter((member) => !this.registry.current.get(member.agency));
     if (unknown.length > 0) {
-      throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${unknown.map((m) => m.agency).join(', ')}`);
+      throw hubError('AGENCY_UNKNOWN', `not in the trust registry: ${unknown.map((m) => m.agency).join(', ')}`);
     }
     if (record.kind === 'direct' && record.members.length !== 2) {
-      throw new HubError('MEMBERSHIP_INVALID', 'a direct conversation has exactly two members');
+      throw hubError('MEMBERSHIP_INVALID', 'a direct conversation has exactly two members');
     }
     if ((await this.redis.exists(this.keys.conversationMeta(record.conv))) === 1) {
-      throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+      throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
     }
     await this.checkChain(actor, [], signed);
     const members = [...new Set(record.members.map(officerAddress))];
@@ -121,7 +121,7 @@ export class ConversationService {
       ),
       [record.kind, JSON.stringify(record.basis), Date.now(), ...members],
     );
-    if (!appended) throw new HubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    if (!appended) throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
     const pipeline = this.redis.pipeline();
     for (const member of members) pipeline.sadd(this.keys.officerConversations(member), record.conv);
     await pipeline.exec();
@@ -131,11 +131,11 @@ export class ConversationService {
   /** Adds or removes a member with a signed record of a current member's device. */
   async change(actor: DeviceRef, signed: SignedMembershipRecord): Promise<MembershipChange> {
     const { record } = signed;
-    if (record.op === 'create') throw new HubError('MEMBERSHIP_INVALID', 'use conversation:create to create');
+    if (record.op === 'create') throw hubError('MEMBERSHIP_INVALID', 'use conversation:create to create');
     const records = await this.records(record.conv);
-    if (records.length === 0) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    if (records.length === 0) throw hubError('CONVERSATION_NOT_FOUND', 'no such conversation');
     if (record.op === 'add' && !this.registry.current.get(record.member.agency)) {
-      throw new HubError('AGENCY_UNKNOWN', `not in the trust registry: ${record.member.agency}`);
+      throw hubError('AGENCY_UNKNOWN', `not in the trust registry: ${record.member.agency}`);
     }
     await this.checkChain(actor, records, signed);
     const member = officerAddress(record.member);
@@ -143,7 +143,7 @@ export class ConversationService {
       (address) => parseOfficerAddress(address as OfficerAddress).agency,
     );
     const appended = await this.#appendRecord(signed, member, membershipChanged(record, memberAgencies));
-    if (!appended) throw new HubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
+    if (!appended) throw hubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
     if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);
     else await this.redis.srem(this.keys.officerConversations(member), record.conv);
     return {
@@ -156,14 +156,14 @@ export class ConversationService {
 
   private async checkChain(actor: DeviceRef, records: SignedMembershipRecord[], next: SignedMembershipRecord) {
     if (deviceAddress(next.record.by) !== deviceAddress(actor)) {
-      throw new HubError('SENDER_MISMATCH', "record.by must be this connection's device");
+      throw hubError('SENDER_MISMATCH', "record.by must be this connection's device");
     }
     const verdict = await verifyMembershipChain([...records, next], async (by) => {
       const entry = await this.directory.entry(by);
       return entry ? fromBase64url(entry.signingKey) : undefined;
     });
     if (!verdict.ok) {
-      throw new HubError(
+      throw hubError(
         'MEMBERSHIP_INVALID',
         `membership record refused (${verdict.reason} at record ${verdict.index + 1})`,
       );
@@ -192,8 +192,8 @@ export class ConversationService {
   async assertMember(conv: ConversationId, officer: OfficerAddress): Promise<void> {
     if (await this.isMember(conv, officer)) return;
     const exists = (await this.redis.exists(this.keys.conversationMeta(conv))) === 1;
-    if (!exists) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
-    throw new HubError('NOT_A_MEMBER', 'not a member of this conversation');
+    if (!exists) throw hubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    throw hubError('NOT_A_MEMBER', 'not a member of this conversation');
   }
 
   /** The ids of the officer's conversations. */
@@ -204,7 +204,7 @@ export class ConversationService {
   /** One conversation, with the device's acknowledged cursor when a device is given. */
   async get(conv: ConversationId, device?: DeviceAddress): Promise<ConversationInfo> {
     const [info] = await this.getMany([conv], device);
-    if (!info) throw new HubError('CONVERSATION_NOT_FOUND', 'no such conversation');
+    if (!info) throw hubError('CONVERSATION_NOT_FOUND', 'no such conversation');
     return info;
   }
 

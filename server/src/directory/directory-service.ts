@@ -4,7 +4,7 @@ import {
   type DeviceId,
   type DeviceRef,
   type DirectoryAgency,
-  HubError,
+  DirectoryError,
   type Identity,
   type OfficerAddress,
   type OfficerRef,
@@ -24,6 +24,12 @@ export interface DirectoryEntry {
   expiresAt: number;
 }
 
+/** What publishing did: the entry now stored, and whether it is new or differs from the one before. */
+export interface Publication {
+  entry: DirectoryEntry;
+  changed: boolean;
+}
+
 /**
  * The directory of device attestations. The hub verifies an attestation against the agency's
  * key before storing it, and stores it as it came: it never makes or alters one.
@@ -35,10 +41,13 @@ export class DirectoryService {
     private readonly registry: TrustRegistryHolder,
   ) {}
 
-  /** Publishes the attestation of the caller's own device. A device's keys never change. */
-  async publish(identity: Identity, device: DeviceId, jws: string): Promise<DirectoryEntry> {
+  /**
+   * Publishes the attestation of the caller's own device, with its expiry beside it (see
+   * `deviceExpiries`). A device's keys never change.
+   */
+  async publish(identity: Identity, device: DeviceId, jws: string): Promise<Publication> {
     const agency = this.registry.current.get(identity.agency);
-    if (!agency) throw new HubError('AGENCY_UNKNOWN', 'the agency is no longer in the trust registry');
+    if (!agency) throw new DirectoryError('AGENCY_UNKNOWN', 'the agency is no longer in the trust registry');
     const attestation = await verifyDeviceAttestation(jws, agency.keys, {
       expected: { agency: identity.agency, officer: identity.officer, device },
     });
@@ -48,7 +57,7 @@ export class DirectoryService {
     if (previous) {
       const stored = JSON.parse(previous) as DirectoryEntry;
       if (stored.signingKey !== attestation.signingKey || stored.encryptionKey !== attestation.encryptionKey) {
-        throw new HubError(
+        throw new DirectoryError(
           'ATTESTATION_INVALID',
           "a device's keys never change: attest new keys under a new device id",
         );
@@ -60,9 +69,11 @@ export class DirectoryService {
       signingKey: attestation.signingKey,
       expiresAt: attestation.expiresAt,
     };
+    const json = JSON.stringify(entry);
     await this.redis
       .multi()
-      .hset(key, device, JSON.stringify(entry))
+      .hset(key, device, json)
+      .hset(this.keys.deviceExpiries(officer), device, entry.expiresAt)
       .sadd(this.keys.agencyOfficers(identity.agency), officer)
       .xadd(
         this.keys.auditStream,
@@ -73,7 +84,7 @@ export class DirectoryService {
         ),
       )
       .exec();
-    return entry;
+    return { entry, changed: previous !== json };
   }
 
   /** The stored entry of one device, expired or not; undefined when never published. */

@@ -1,15 +1,20 @@
 import type { AgencyPublicJwk, AuditEntry } from '@ncp-hub/keys';
-import { HubError, type Identity, QUERY_STATUSES, queryIdSchema } from '@ncp-hub/protocol';
+import {
+  type HubError,
+  type Identity,
+  QUERY_STATUSES,
+  QueryError,
+  queryIdSchema,
+  RequestError,
+} from '@ncp-hub/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
-import { authAccepted } from '../audit/audit-events.js';
+import { answerableError } from '../answerable-error.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
-import type { Authenticator } from '../identity/authenticate.js';
-import type { Logger } from '../logger.js';
-import type { HubMetrics } from '../metrics.js';
+import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { QueryService } from '../queries/query-service.js';
 import { parseOrBadRequest } from '../validation.js';
 import { HTTP_STATUS_BY_CODE } from './http-errors.js';
@@ -23,9 +28,8 @@ export interface Readiness {
 
 export interface HttpAppDependencies {
   config: Pick<Config, 'allowedOrigins'>;
-  logger: Logger;
-  metrics: HubMetrics;
-  authenticator: Authenticator;
+  /** Admits each authenticated request (the same sequence as socket connections). */
+  gate: SessionGate;
   readiness: () => Promise<Readiness>;
   queries: QueryService;
   /** The hub's public signing key, served for webhook receivers to verify notifications. */
@@ -78,7 +82,8 @@ function sendError(res: Response, error: HubError): void {
 
 /** The hub's HTTP API: health, readiness, metrics and the authenticated `/v1` routes. */
 export function createHttpApp(deps: HttpAppDependencies): express.Express {
-  const { config, logger, metrics, authenticator } = deps;
+  const { config, gate } = deps;
+  const { logger, metrics } = gate;
   const app = express();
   app.disable('x-powered-by');
 
@@ -92,7 +97,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   app.use(helmet());
   app.use((req, res, next) => {
     if (isOriginAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return next();
-    sendError(res, new HubError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)'));
+    sendError(res, new RequestError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)'));
   });
   app.use(cors({ origin: config.allowedOrigins, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
   app.use(express.json({ limit: HTTP_BODY_LIMIT }));
@@ -121,19 +126,18 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   const requireIdentity = async (req: Request, res: Response, next: NextFunction) => {
     try {
-      res.locals.identity = await authenticator.verifyAuthorizationHeader(req.headers.authorization);
-      await deps.audit.recordHttpAcceptance(
-        req.headers.authorization as string,
-        authAccepted(res.locals.identity as Identity, 'http', null),
-      );
+      const { identity } = await admitSession(gate, {
+        transport: 'http',
+        credential: req.headers.authorization,
+        address: req.socket.remoteAddress,
+        accept: (_identity, recordAcceptance) => recordAcceptance(null),
+      });
+      res.locals.identity = identity;
       next();
     } catch (error) {
-      if (!(error instanceof HubError)) return next(error);
-      metrics.authFailures.inc({ code: error.code, transport: 'http' });
-      deps.audit.recordRefusal('http', error.code, authenticator.claimedAgency(req.headers.authorization));
-      logger.info({ code: error.code, ip: req.socket.remoteAddress }, 'http authentication refused');
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      sendError(res, error);
+      const refusal = error as HubError;
+      if (refusal.family === 'auth') res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      sendError(res, refusal);
     }
   };
 
@@ -143,7 +147,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   const requireAuditor = (_req: Request, res: Response, next: NextFunction) => {
     if ((res.locals.identity as Identity).roles.includes('auditor')) return next();
-    sendError(res, new HubError('ROLE_REQUIRED', 'the audit log is for users with the auditor role'));
+    sendError(res, new QueryError('ROLE_REQUIRED', 'the audit log is for users with the auditor role'));
   };
 
   app.get('/v1/audit/entries', requireIdentity, requireAuditor, async (req, res) => {
@@ -183,25 +187,23 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   });
 
   app.get('/v1/queries/:id', requireIdentity, async (req, res) => {
-    if (!queryIdSchema.safeParse(req.params.id).success) throw new HubError('QUERY_NOT_FOUND', 'no such query');
+    if (!queryIdSchema.safeParse(req.params.id).success) throw new QueryError('QUERY_NOT_FOUND', 'no such query');
     res.json(await deps.queries.get(res.locals.identity as Identity, req.params.id as string));
   });
 
   app.use((_req, res) => {
-    sendError(res, new HubError('NOT_FOUND', 'no such route'));
+    sendError(res, new RequestError('NOT_FOUND', 'no such route'));
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') {
-      return sendError(res, new HubError('PAYLOAD_TOO_LARGE', `the body exceeds ${HTTP_BODY_LIMIT}`));
+      return sendError(res, new RequestError('PAYLOAD_TOO_LARGE', `the body exceeds ${HTTP_BODY_LIMIT}`));
     }
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      return sendError(res, new HubError('BAD_REQUEST', 'the body is not valid JSON'));
+      return sendError(res, new RequestError('BAD_REQUEST', 'the body is not valid JSON'));
     }
-    if (error instanceof HubError) return sendError(res, error);
-    logger.error({ err: error }, 'http request failed');
-    sendError(res, new HubError('INTERNAL', 'internal error'));
+    sendError(res, answerableError(error, logger, 'http request failed'));
   });
 
   return app;

@@ -1,5 +1,5 @@
 import { verifyOfficerToken } from '@ncp-hub/keys';
-import { HubError, type Identity } from '@ncp-hub/protocol';
+import { AuthError, type Identity } from '@ncp-hub/protocol';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config.js';
 import type { TrustRegistryHolder } from './trust-registry-holder.js';
@@ -11,7 +11,7 @@ export class Authenticator {
     private readonly config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>,
   ) {}
 
-  /** The verified identity of `token`, or a {@link HubError} with an `AUTH_*` code. */
+  /** The verified identity of `token`, or an {@link AuthError} with an `AUTH_*` code. */
   verify(token: unknown): Promise<Identity> {
     return verifyOfficerToken(token, this.registry.current, {
       audience: this.config.hubId,
@@ -22,11 +22,11 @@ export class Authenticator {
   /** Verifies the token of an HTTP `Authorization: Bearer` header. */
   verifyAuthorizationHeader(header: string | undefined): Promise<Identity> {
     if (header === undefined || header.trim() === '') {
-      return Promise.reject(new HubError('AUTH_TOKEN_MISSING', 'no Authorization: Bearer token was given'));
+      return Promise.reject(new AuthError('AUTH_TOKEN_MISSING', 'no Authorization: Bearer token was given'));
     }
     const match = /^Bearer +(\S+)\s*$/i.exec(header);
     if (!match)
-      return Promise.reject(new HubError('AUTH_TOKEN_MALFORMED', 'the Authorization header must be "Bearer <token>"'));
+      return Promise.reject(new AuthError('AUTH_TOKEN_MALFORMED', 'the Authorization header must be "Bearer <token>"'));
     return this.verify(match[1]);
   }
 

@@ -8,9 +8,17 @@ import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/pro
  */
 export function redisKeys(prefix: string) {
   const conversation = (conv: ConversationId) => `${prefix}{c:${conv}}`;
+  const deviceExpiriesPrefix = `${prefix}devexp:`;
   return {
     /** hash device -> JSON of the verified attestation */
     directory: (officer: OfficerAddress) => `${prefix}dir:${officer}`,
+    /**
+     * hash device -> expiresAt (seconds) of each published device, written with `directory`:
+     * the message store's script checks recipients against it without decoding attestations
+     */
+    deviceExpiries: (officer: OfficerAddress) => `${deviceExpiriesPrefix}${officer}`,
+    /** what {@link deviceExpiries} puts before the officer address, for the scripts that build the key */
+    deviceExpiriesPrefix,
     /** set of officer addresses with a published device */
     agencyOfficers: (agency: string) => `${prefix}agency:${agency}:officers`,
     /** hash: kind, basis, createdAt */

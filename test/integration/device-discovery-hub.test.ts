@@ -1,0 +1,289 @@
+/**
+ * Device discovery, the hub's side, over raw Socket.IO: a published device is announced
+ * (`directory:updated`) to everyone who shares a conversation with its officer, on every hub
+ * node; and an envelope whose recipients leave out a current device of a member is refused
+ * (`RECIPIENTS_CHANGED`, with the devices it `missing`), storing nothing, until it is sealed
+ * again to include them.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DeviceKeys, generateDeviceKeys, sealEnvelope, signMembershipRecord } from '@ncp-hub/crypto';
+import { issueDeviceAttestation } from '@ncp-hub/keys';
+import {
+  type Ack,
+  type ConversationBasis,
+  type DeviceRef,
+  type DirectoryUpdated,
+  deviceAddress,
+  type Envelope,
+  EVENTS,
+  type MembershipRecord,
+  type MessageKind,
+  toBase64url,
+} from '@ncp-hub/protocol';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type TestAgency, tokenFor } from '../helpers/agencies.js';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { type ClientSocket, closeAllSockets, createSocket } from '../helpers/sockets.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let hub: TestHub;
+/** A second node of the same hub: same Redis, prefix and registry. */
+let peer: TestHub;
+let run = 0;
+beforeAll(async () => {
+  hub = await startTestHub();
+  peer = await startTestHub({}, { peerOf: hub });
+});
+beforeEach(() => {
+  run += 1;
+});
+afterEach(() => closeAllSockets());
+afterAll(async () => {
+  await peer?.stop();
+  await hub?.stop();
+});
+
+/** One device speaking the wire protocol directly, with its keys and what the hub told it. */
+interface RawDevice {
+  socket: ClientSocket;
+  keys: DeviceKeys;
+  ref: DeviceRef;
+  agency: TestAgency;
+  /** Every `directory:updated` this socket received. */
+  updates: DirectoryUpdated[];
+}
+
+function request(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<Record<string, unknown>>> {
+  return (
+    socket as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Record<string, unknown>>> }
+  ).emitWithAck(event, payload);
+}
+
+/** Connects a device to `node` (not yet published). */
+async function connect(node: TestHub, agency: TestAgency, officer: string, device: string): Promise<RawDevice> {
+  const socket = createSocket(node.url, { token: await tokenFor(agency, { officer }), device });
+  const updates: DirectoryUpdated[] = [];
+  socket.on(EVENTS.directoryUpdated, (update) => updates.push(update));
+  await new Promise<void>((resolve, reject) => {
+    socket.once(EVENTS.sessionWelcome, () => resolve());
+    socket.once('connect_error', reject);
+    socket.connect();
+  });
+  return { socket, keys: await generateDeviceKeys(), ref: { agency: agency.id, officer, device }, agency, updates };
+}
+
+/** The device's attestation, as its agency signs it. */
+function attestationOf(device: RawDevice, ttlSeconds?: number): Promise<string> {
+  return issueDeviceAttestation({
+    agency: device.ref.agency,
+    officer: device.ref.officer,
+    device: device.ref.device,
+    encryptionKey: toBase64url(device.keys.encryption.publicKey),
+    signingKey: toBase64url(device.keys.signing.publicKey),
+    privateJwk: device.agency.key.privateJwk,
+    ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+  });
+}
+
+async function publish(device: RawDevice, attestation?: string): Promise<void> {
+  const answer = await request(device.socket, EVENTS.directoryPublish, {
+    attestation: attestation ?? (await attestationOf(device)),
+  });
+  expect(answer).toMatchObject({ ok: true, device: deviceAddress(device.ref) });
+}
+
+/** Connects and publishes a device. */
+async function published(node: TestHub, agency: TestAgency, officer: string, device: string): Promise<RawDevice> {
+  const connected = await connect(node, agency, officer, device);
+  await publish(connected);
+  return connected;
+}
+
+/** A signed `create` record by `creator` of a conversation with `others`. */
+async function createRecord(creator: RawDevice, others: DeviceRef[], basis: ConversationBasis) {
+  const record: MembershipRecord = {
+    v: 1,
+    conv: toBase64url(randomBytes(16)),
+    seq: 1,
+    prev: null,
+    op: 'create',
+    kind: 'direct',
+    basis,
+    members: [creator.ref, ...others].map(({ agency, officer }) => ({ agency, officer })),
+    by: creator.ref,
+    ts: Date.now(),
+  };
+  return { conv: record.conv, signed: await signMembershipRecord(record, creator.keys.signing.secretKey) };
+}
+
+async function createConversation(creator: RawDevice, other: RawDevice): Promise<string> {
+  const { conv, signed } = await createRecord(creator, [other.ref], {
+    type: 'formal-request',
+    reference: `MLA/${run}`,
+    caseReference: `CASE-${run}`,
+  });
+  expect(await request(creator.socket, EVENTS.conversationCreate, { record: signed })).toMatchObject({ ok: true });
+  return conv;
+}
+
+/** An envelope from `sender`, sealed to `to` (fix `id` and `seq` to seal the same message again). */
+function envelopeFrom(
+  sender: RawDevice,
+  conv: string,
+  to: RawDevice[],
+  options: { id?: string; seq?: number; kind?: MessageKind } = {},
+): Promise<Envelope> {
+  return sealEnvelope({
+    header: {
+      id: options.id ?? toBase64url(randomBytes(16)),
+      conv,
+      from: sender.ref,
+      ts: Date.now(),
+      seq: options.seq ?? 1,
+      kind: options.kind ?? 'chat',
+    },
+    content: { v: 1, type: 'text', text: 'hello' },
+    recipients: to.map((r) => ({ address: deviceAddress(r.ref), encryptionKey: r.keys.encryption.publicKey })),
+    signingSecretKey: sender.keys.signing.secretKey,
+  });
+}
+
+async function itemsOf(device: RawDevice, conv: string): Promise<unknown[]> {
+  const answer = await request(device.socket, EVENTS.conversationSync, { conv, after: null });
+  expect(answer).toMatchObject({ ok: true });
+  return (answer as unknown as { items: unknown[] }).items;
+}
+
+/** The `message.relayed` audit entries of one message id, as an auditor of `agency` reads them. */
+async function relayedEntries(agency: TestAgency, messageId: string): Promise<unknown[]> {
+  const token = await tokenFor(agency, { officer: `auditor.${run}`, roles: ['auditor'] });
+  const response = await fetch(`${hub.url}/v1/audit/entries?limit=500`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+  const { entries } = (await response.json()) as { entries: Array<{ type: string; data: { message?: string } }> };
+  return entries.filter((entry) => entry.type === 'message.relayed' && entry.data.message === messageId);
+}
+
+describe('directory:updated', () => {
+  it('tells every co-member, on this node and through another node, of a device published, and no one else', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const plHere = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const plThere = await published(peer, peer.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
+    const stranger = await published(peer, peer.agencies['PL-KGP'], `stranger.${run}`, 's-1');
+    await createConversation(ua, plHere);
+
+    const second = await connect(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-2');
+    const attestation = await attestationOf(second);
+    await publish(second, attestation);
+    const expected: DirectoryUpdated = { officer: { agency: 'UA-NPU', officer: `ua.${run}` }, device: 'ua-2' };
+    const aboutUa = (device: RawDevice) => device.updates.filter((update) => update.officer.officer === `ua.${run}`);
+    await waitFor(() => [plHere, plThere, ua].every((device) => aboutUa(device).length > 0));
+    expect(aboutUa(plHere)).toEqual([expected]);
+    expect(aboutUa(plThere)).toEqual([expected]);
+    // The officer's other devices hear of it too; the publishing socket does not.
+    expect(aboutUa(ua)).toEqual([expected]);
+    expect(second.updates).toEqual([]);
+    // A device of an officer's own is announced to the officer's other devices, across nodes.
+    await waitFor(() => plHere.updates.some((update) => update.device === 'pl-2'));
+
+    // The same attestation again changes nothing and is not announced again.
+    await publish(second, attestation);
+    await sleep(300);
+    expect(aboutUa(plThere)).toHaveLength(1);
+    expect(aboutUa(stranger)).toEqual([]);
+  });
+});
+
+describe('RECIPIENTS_CHANGED', () => {
+  it('refuses a message that leaves out a published device, storing nothing; sealed again to it, it is accepted', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const conv = await createConversation(ua, pl);
+    // A device published since the sender looked its recipients up, on the other node.
+    const plNew = await published(peer, peer.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
+
+    const id = toBase64url(randomBytes(16));
+    const stale = await envelopeFrom(ua, conv, [pl], { id });
+    expect(await request(ua.socket, EVENTS.messageSend, { envelope: stale })).toEqual({
+      ok: false,
+      error: { code: 'RECIPIENTS_CHANGED', message: expect.any(String), missing: [deviceAddress(plNew.ref)] },
+    });
+    expect(await itemsOf(pl, conv)).toEqual([]);
+
+    // The same message (same id and seq), sealed again to every current device: stored once, not a duplicate.
+    const resealed = await envelopeFrom(ua, conv, [pl, plNew], { id });
+    const accepted = await request(ua.socket, EVENTS.messageSend, { envelope: resealed });
+    expect(accepted).toMatchObject({ ok: true, duplicate: false });
+    expect(await itemsOf(pl, conv)).toHaveLength(1);
+    await waitFor(async () => (await relayedEntries(hub.agencies['UA-NPU'], id)).length > 0);
+    expect(await relayedEntries(hub.agencies['UA-NPU'], id)).toHaveLength(1);
+  });
+
+  it("lists every device left out, the sender's other devices included; the sending device itself need not be listed", async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const uaOther = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-2');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const plOther = await published(peer, peer.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
+    const conv = await createConversation(ua, pl);
+    const refused = await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl]) });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(plOther.ref), deviceAddress(uaOther.ref)] },
+    });
+    expect(
+      await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [uaOther, pl, plOther]) }),
+    ).toMatchObject({ ok: true });
+  });
+
+  it('counts neither devices never published nor expired ones, and still accepts unpublished devices in `to`', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const conv = await createConversation(ua, pl);
+    const expiring = await connect(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-short');
+    await publish(expiring, await attestationOf(expiring, 2));
+    const unpublished = await connect(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-unpublished');
+
+    expect(
+      await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl]) }),
+    ).toMatchObject({ ok: false, error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(expiring.ref)] } });
+    await sleep(3100);
+    expect(
+      await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl]) }),
+    ).toMatchObject({ ok: true });
+    expect(
+      await request(ua.socket, EVENTS.messageSend, {
+        envelope: await envelopeFrom(ua, conv, [pl, unpublished], { seq: 2 }),
+      }),
+    ).toMatchObject({ ok: true });
+  });
+
+  it('applies to the question of query:open: it must cover both members’ current devices', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const plOther = await published(peer, peer.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
+    const desk = await published(hub, hub.agencies['NCB-UA'], `desk.${run}`, 'desk-1');
+    const query = toBase64url(randomBytes(16));
+    const { conv, signed } = await createRecord(ua, [pl.ref], {
+      type: 'operational-query',
+      query,
+      ground: 'THREAT_TO_LIFE',
+      caseReference: `CASE-${run}`,
+    });
+    const open = async (questionTo: RawDevice[]) =>
+      request(ua.socket, EVENTS.queryOpen, {
+        conversation: signed,
+        statement: await envelopeFrom(ua, conv, [...questionTo, desk], { kind: 'query-statement' }),
+        question: await envelopeFrom(ua, conv, questionTo, { kind: 'query-question' }),
+      });
+
+    expect(await open([pl])).toMatchObject({
+      ok: false,
+      error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(plOther.ref)] },
+    });
+    // Nothing was written: the same query (same id, same conversation) opens once sealed again.
+    const opened = await open([pl, plOther]);
+    expect(opened).toMatchObject({ ok: true, query: { id: query } });
+  });
+});
