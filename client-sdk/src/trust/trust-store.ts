@@ -25,10 +25,21 @@ export interface TrustEvents {
    * hub lying). The first keys stay in force until the application accepts the new ones
    * ({@link HubClient.trustAgencyKeys}) or pins keys it got out of band.
    */
-  agencyKeysChanged: (change: { agency: AgencyId; added: string[]; removed: string[] }) => void;
-  /** A device not seen before for an officer already known. */
+  agencyKeysChanged: (change: {
+    agency: AgencyId;
+    /** The key ids (`kid`) the hub gives now that were not trusted. */
+    added: string[];
+    /** The trusted key ids the hub no longer gives. */
+    removed: string[];
+  }) => void;
+  /** A device (`agency`, `officer`, `device`) not seen before for an officer already known: compare safety numbers. */
   deviceAdded: (device: DeviceRef) => void;
-  /** A device whose attestation is refused: never encrypted to, never believed. */
+  /**
+   * A device whose attestation is refused: never encrypted to, never believed. `officer` is
+   * whose it claims to be, `device` its id when it could be read; `reason` is
+   * `ATTESTATION_INVALID` (not signed by the agency's trusted keys, expired, or not for that
+   * officer) or `KEY_CHANGED` (a known device with other keys than before).
+   */
   deviceRejected: (rejection: {
     officer: OfficerAddress;
     device?: string;

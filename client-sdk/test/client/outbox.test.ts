@@ -1,0 +1,144 @@
+import { openEnvelope } from '@ncp-hub/crypto';
+import type { ConversationId, Envelope } from '@ncp-hub/protocol';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Directory } from '../../src/client/directory.js';
+import type { Conversation } from '../../src/client/hub-client-events.js';
+import { Outbox } from '../../src/client/outbox.js';
+import { ReceiveState } from '../../src/client/receive-state.js';
+import { MemoryKeyStore } from '../../src/store/index.js';
+import {
+  directoryOf,
+  type FakeAgency,
+  FakeHub,
+  fakeAgency,
+  hubErrorOf,
+  pinnedTrust,
+  type TestDevice,
+  testDevice,
+} from './fakes.js';
+
+let ua: FakeAgency;
+let pl: FakeAgency;
+let a1: TestDevice;
+let a2: TestDevice;
+let b1: TestDevice;
+let b2: TestDevice;
+const conv = 'AAAAAAAAAAAAAAAAAAAAAA' as ConversationId;
+
+beforeAll(async () => {
+  [ua, pl] = await Promise.all([fakeAgency('UA-NPU'), fakeAgency('PL-KGP')]);
+  [a1, a2, b1, b2] = await Promise.all([
+    testDevice(ua, 'a', 'a1'),
+    testDevice(ua, 'a', 'a2'),
+    testDevice(pl, 'b', 'b1', 'PL'),
+    testDevice(pl, 'b', 'b2', 'PL'),
+  ]);
+});
+
+/**
+ * An outbox of device a1 in a conversation of officers a and b, against a hub that refuses a
+ * message whose `to` leaves out a published device (`RECIPIENTS_CHANGED`), as the hub does.
+ */
+function setUp(published: { now: TestDevice[] }) {
+  const hub = new FakeHub(({ event, payload }) => {
+    if (event !== 'message:send') throw new Error(`unexpected ${event}`);
+    const to: string[] = payload.envelope.header.to;
+    const missing = published.now
+      .map((d) => d.device.address)
+      .filter((address) => address !== a1.device.address && !to.includes(address));
+    if (missing.length > 0) throw hubErrorOf('RECIPIENTS_CHANGED', missing);
+    return { cursor: `${hub.calls.length}-0`, duplicate: false };
+  });
+  const lookup = async () => directoryOf(published.now);
+  const directory = new Directory(lookup, pinnedTrust([ua, pl]), 30_000);
+  const conversation: Conversation = {
+    id: conv,
+    kind: 'direct',
+    basis: { type: 'formal-request', reference: 'MLA/1', caseReference: 'C-1' },
+    members: [a1.officer, b1.officer],
+  };
+  const store = new MemoryKeyStore();
+  const outbox = new Outbox({
+    hub,
+    device: a1.device,
+    store,
+    conversations: { verified: async () => conversation },
+    directory,
+    received: new ReceiveState(store),
+  });
+  return { hub, outbox, directory, store };
+}
+
+const envelopes = (hub: FakeHub): Envelope[] => hub.sent('message:send').map((p) => p.envelope);
+
+describe('Outbox', () => {
+  it("seals a message to every verified device of the members, this officer's other devices included", async () => {
+    const { hub, outbox } = setUp({ now: [a1, a2, b1] });
+    const sent = await outbox.send(conv, 'hello');
+    const [envelope] = envelopes(hub);
+    expect(envelope?.header).toMatchObject({ id: sent.id, conv, from: a1.ref, seq: 1, kind: 'chat' });
+    expect(envelope?.header.to).toEqual(['PL-KGP/b/b1', 'UA-NPU/a/a2']);
+    const opened = await openEnvelope({
+      envelope,
+      recipient: { address: b1.device.address, encryption: b1.device.keys.encryption },
+      senderSigningKey: a1.device.keys.signing.publicKey,
+    });
+    expect(opened).toEqual({ v: 1, type: 'text', text: 'hello' });
+  });
+
+  it('numbers the messages of a conversation 1, 2, 3 ..., one at a time, kept in the store', async () => {
+    const { hub, outbox, store } = setUp({ now: [a1, b1] });
+    await Promise.all([outbox.send(conv, 'one'), outbox.send(conv, 'two'), outbox.send(conv, 'three')]);
+    expect(
+      envelopes(hub)
+        .map((e) => e.header.seq)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+    expect(await store.get(`seq:${conv}`)).toBe(3);
+  });
+
+  it('re-seals the same message (same id, seq and time) to a device published since, when the hub refuses it', async () => {
+    const published = { now: [a1, b1] };
+    const { hub, outbox } = setUp(published);
+    await outbox.send(conv, 'first');
+    published.now = [a1, b1, b2]; // b publishes a second device; the cached answer still lacks it
+    const sent = await outbox.send(conv, 'second');
+    const [, refused, accepted] = envelopes(hub);
+    expect(refused?.header.to).toEqual(['PL-KGP/b/b1']);
+    expect(accepted?.header.to).toEqual(['PL-KGP/b/b1', 'PL-KGP/b/b2']);
+    const { to: _refusedTo, ...refusedHeader } = refused?.header ?? {};
+    const { to: _acceptedTo, ...acceptedHeader } = accepted?.header ?? {};
+    expect(acceptedHeader).toEqual(refusedHeader);
+    expect(accepted?.header).toMatchObject({ id: sent.id, seq: 2 });
+    const opened = await openEnvelope({
+      envelope: accepted,
+      recipient: { address: b2.device.address, encryption: b2.device.keys.encryption },
+      senderSigningKey: a1.device.keys.signing.publicKey,
+    });
+    expect(opened).toEqual({ v: 1, type: 'text', text: 'second' });
+  });
+
+  it('sends to a device the directory announced (invalidated) without a refusal', async () => {
+    const published = { now: [a1, b1] };
+    const { hub, outbox, directory } = setUp(published);
+    await outbox.send(conv, 'first');
+    published.now = [a1, b1, b2];
+    directory.invalidate([b1.officer]);
+    await outbox.send(conv, 'second');
+    expect(envelopes(hub).map((e) => e.header.to)).toEqual([['PL-KGP/b/b1'], ['PL-KGP/b/b1', 'PL-KGP/b/b2']]);
+  });
+
+  it('refuses NOT_CONNECTED while disconnected, before a sequence number is used up', async () => {
+    const { hub, outbox, store } = setUp({ now: [a1, b1] });
+    hub.connected = false;
+    await expect(outbox.send(conv, 'offline')).rejects.toMatchObject({ name: 'ClientError', code: 'NOT_CONNECTED' });
+    expect(hub.calls).toEqual([]);
+    expect(await store.get(`seq:${conv}`)).toBeUndefined();
+  });
+
+  it('refuses NOT_A_MEMBER when no device of the members verifies, sending nothing', async () => {
+    const { hub, outbox } = setUp({ now: [a1] });
+    await expect(outbox.send(conv, 'to nobody')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    expect(hub.calls).toEqual([]);
+  });
+});

@@ -1,0 +1,233 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openEnvelope } from '@ncp-hub/crypto';
+import { type DeviceRef, deviceAddress, type Envelope, type QueryEvent } from '@ncp-hub/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conversations } from '../../src/client/conversations.js';
+import { Directory } from '../../src/client/directory.js';
+import { Outbox } from '../../src/client/outbox.js';
+import { type OpenQueryOptions, Queries } from '../../src/client/queries.js';
+import { ReceiveState } from '../../src/client/receive-state.js';
+import { TaskQueue } from '../../src/client/task-queue.js';
+import { MemoryKeyStore } from '../../src/store/index.js';
+import {
+  directoryOf,
+  type FakeAgency,
+  FakeHub,
+  fakeAgency,
+  hubErrorOf,
+  pinnedTrust,
+  type TestDevice,
+  testDevice,
+} from './fakes.js';
+
+let ua: FakeAgency;
+let pl: FakeAgency;
+let ncbUa: FakeAgency;
+let a1: TestDevice;
+let b1: TestDevice;
+let b2: TestDevice;
+let desk: TestDevice;
+
+beforeAll(async () => {
+  [ua, pl, ncbUa] = await Promise.all([fakeAgency('UA-NPU'), fakeAgency('PL-KGP'), fakeAgency('NCB-UA')]);
+  [a1, b1, b2, desk] = await Promise.all([
+    testDevice(ua, 'a', 'a1'),
+    testDevice(pl, 'b', 'b1', 'PL'),
+    testDevice(pl, 'b', 'b2', 'PL'),
+    testDevice(ncbUa, 'desk', 'desk-1'),
+  ]);
+});
+
+const agencies = [
+  { id: 'UA-NPU', name: 'UA police', country: 'UA', kind: 'police' },
+  { id: 'PL-KGP', name: 'PL police', country: 'PL', kind: 'police' },
+  { id: 'NCB-UA', name: 'NCB Kyiv', country: 'UA', kind: 'ncb' },
+  { id: 'UA-PGO', name: 'PGO', country: 'UA', kind: 'central-authority' },
+];
+
+const question: OpenQueryOptions = {
+  counterpart: { agency: 'PL-KGP', officer: 'b' },
+  caseReference: '12026100000000042',
+  ground: 'ABSCONDING_RISK',
+  statement: 'One-way ticket for tonight.',
+  question: 'Is he at a hotel in Warsaw?',
+};
+
+/** The queries of a1 against a hub that refuses a question leaving out a published device of b. */
+function setUp(published: { now: TestDevice[] }, options: { url?: string; token?: string } = {}) {
+  const hub = new FakeHub(({ event, payload }) => {
+    switch (event) {
+      case 'directory:agencies':
+        return { agencies };
+      case 'directory:devices': {
+        const all = directoryOf(published.now);
+        if ('agency' in payload) {
+          return {
+            devices: Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith(`${payload.agency}/`))),
+          };
+        }
+        return { devices: all };
+      }
+      case 'query:open': {
+        const to: string[] = payload.question.header.to;
+        const missing = published.now
+          .filter((d) => d.ref.agency === 'PL-KGP')
+          .map((d) => d.device.address)
+          .filter((a) => !to.includes(a));
+        if (missing.length > 0) throw hubErrorOf('RECIPIENTS_CHANGED', missing);
+        const { record } = payload.conversation;
+        return {
+          query: { id: record.basis.query, status: 'OPEN' },
+          conversation: {
+            id: record.conv,
+            kind: record.kind,
+            basis: record.basis,
+            members: ['PL-KGP/b', 'UA-NPU/a'],
+            records: [payload.conversation],
+            createdAt: 1,
+            last: null,
+            acked: null,
+          },
+          receipt: { seq: 7, hash: 'h' },
+        };
+      }
+      default:
+        throw new Error(`unexpected ${event}`);
+    }
+  });
+  const store = new MemoryKeyStore();
+  const directory = new Directory(
+    async (q) => (await hub.request('directory:devices', q)).devices,
+    pinnedTrust([ua, pl, ncbUa]),
+    30_000,
+  );
+  const keys = new Map([[a1.device.address, a1.device.keys.signing.publicKey]]);
+  const queue = new TaskQueue(() => {});
+  const conversations = new Conversations({
+    hub,
+    device: a1.device,
+    signingKeyOf: async (by: DeviceRef) => keys.get(deviceAddress(by)),
+    queue,
+    emit: () => {},
+  });
+  const received = new ReceiveState(store);
+  const outbox = new Outbox({ hub, device: a1.device, store, conversations, directory, received });
+  const events: QueryEvent[] = [];
+  const queries = new Queries({
+    hub,
+    device: a1.device,
+    directory,
+    conversations,
+    outbox,
+    url: options.url ?? 'http://127.0.0.1:9',
+    token: async () => options.token ?? 'the-token',
+    emit: (_event, event) => events.push(event),
+  });
+  return { hub, queries, store, events, directory };
+}
+
+async function readable(envelope: Envelope, by: TestDevice) {
+  return openEnvelope({
+    envelope,
+    recipient: { address: by.device.address, encryption: by.device.keys.encryption },
+    senderSigningKey: a1.device.keys.signing.publicKey,
+  });
+}
+
+describe('Queries', () => {
+  it('opens a query: the question sealed to the counterpart, the statement also to the NCB desk', async () => {
+    const { hub, queries, store } = setUp({ now: [a1, b1, desk] });
+    const opened = await queries.open(question);
+    expect(opened.receipt).toEqual({ seq: 7, hash: 'h' });
+    expect(opened.conversation.basis).toMatchObject({ type: 'operational-query', ground: 'ABSCONDING_RISK' });
+    const [sent] = hub.sent('query:open');
+    expect(sent.question.header).toMatchObject({ kind: 'query-question', seq: 1, to: ['PL-KGP/b/b1'] });
+    expect(sent.statement.header.to).toEqual(['NCB-UA/desk/desk-1', 'PL-KGP/b/b1']);
+    expect(await readable(sent.statement, desk)).toMatchObject({ text: question.statement });
+    expect(await readable(sent.question, b1)).toMatchObject({ text: question.question });
+    expect(await store.get(`seq:${opened.conversation.id}`)).toBe(1);
+  });
+
+  it('seals question and statement again, same ids, when the counterpart published a device since', async () => {
+    const published = { now: [a1, b1, desk] };
+    const { hub, queries, directory } = setUp(published);
+    await directory.devicesOf([b1.officer]); // cached: b1 only
+    published.now = [a1, b1, b2, desk];
+    await queries.open(question);
+    const [refused, accepted] = hub.sent('query:open');
+    expect(refused.question.header.to).toEqual(['PL-KGP/b/b1']);
+    expect(accepted.question.header.to).toEqual(['PL-KGP/b/b1', 'PL-KGP/b/b2']);
+    expect(accepted.question.header.id).toBe(refused.question.header.id);
+    expect(accepted.statement.header.id).toBe(refused.statement.header.id);
+    expect(accepted.conversation).toEqual(refused.conversation);
+    expect(await readable(accepted.question, b2)).toMatchObject({ text: question.question });
+  });
+
+  it('refuses, before asking the hub, a query without a lawful ground or a statement', async () => {
+    const { hub, queries } = setUp({ now: [a1, b1] });
+    await expect(queries.open({ ...question, ground: 'CURIOSITY' as never })).rejects.toMatchObject({
+      name: 'QueryError',
+      code: 'QUERY_GROUND_INVALID',
+    });
+    await expect(queries.open({ ...question, statement: '  ' })).rejects.toMatchObject({
+      code: 'QUERY_STATEMENT_REQUIRED',
+    });
+    expect(hub.calls).toEqual([]);
+  });
+
+  it('refuses a counterpart of the same state, of an unknown agency, or without a device', async () => {
+    const { queries, hub } = setUp({ now: [a1, desk] });
+    await expect(queries.open({ ...question, counterpart: { agency: 'UA-PGO', officer: 'x' } })).rejects.toMatchObject({
+      code: 'QUERY_SAME_STATE',
+    });
+    await expect(queries.open({ ...question, counterpart: { agency: 'XX-NONE', officer: 'x' } })).rejects.toMatchObject(
+      { name: 'DirectoryError', code: 'AGENCY_UNKNOWN' },
+    );
+    await expect(queries.open(question)).rejects.toMatchObject({ code: 'DEVICE_NOT_PUBLISHED' });
+    expect(hub.sent('query:open')).toEqual([]);
+  });
+
+  it('delivers each query event once', () => {
+    const { queries, events } = setUp({ now: [] });
+    const event = { id: 'e1', type: 'notification' } as QueryEvent;
+    queries.onEvent(event);
+    queries.onEvent(event);
+    queries.onEvent({ ...event, id: 'e2' });
+    expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
+  });
+
+  describe('over HTTP', () => {
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.headers.authorization !== 'Bearer the-token') {
+        res.statusCode = 401;
+        res.end(JSON.stringify({ error: { code: 'AUTH_TOKEN_EXPIRED', message: 'expired' } }));
+        return;
+      }
+      res.end(JSON.stringify({ queries: [{ id: 'q1', url: req.url }] }));
+    });
+    let url = '';
+    beforeAll(async () => {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    });
+    afterAll(() => server.close());
+
+    it('lists the queries with the filter as query string', async () => {
+      const { queries } = setUp({ now: [] }, { url });
+      expect(await queries.list({ status: 'OPEN', overdue: true })).toEqual([
+        { id: 'q1', url: '/v1/queries?status=OPEN&overdue=true' },
+      ]);
+    });
+
+    it("rejects with the hub's error, or HUB_UNREACHABLE", async () => {
+      const expired = setUp({ now: [] }, { url, token: 'old' });
+      await expect(expired.queries.list()).rejects.toMatchObject({ name: 'AuthError', code: 'AUTH_TOKEN_EXPIRED' });
+      const unreachable = setUp({ now: [] }, { url: 'http://127.0.0.1:1' });
+      await expect(unreachable.queries.list()).rejects.toMatchObject({ name: 'ClientError', code: 'HUB_UNREACHABLE' });
+    });
+  });
+});
