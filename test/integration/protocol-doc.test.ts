@@ -166,11 +166,13 @@ describe('docs/PROTOCOL.md', () => {
     expect([...new Set(inChecks)]).toEqual(listed);
   });
 
-  it('§4.3 and §4.5 list every client and hub event, and no other', () => {
+  it('§4.3 and §4.5 list every client and hub event, and no other; §4.4 gives each client event its needs once', () => {
     const [client] = tables(section('### 4.3 '));
     const [server] = tables(section('### 4.5 '));
+    const [needs] = tables(section('### 4.4 '));
     expect(firstColumn(client ?? [])).toEqual([...CLIENT_EVENTS]);
     expect([...firstColumn(server ?? [])].sort()).toEqual([...SERVER_EVENTS].sort());
+    expect([...firstColumn(needs ?? [])].sort()).toEqual([...CLIENT_EVENTS].sort());
   });
 
   it('refers to no code path that moved, and to no document outside the repository', () => {
