@@ -1,0 +1,152 @@
+/**
+ * HubClient.connect() settles, whatever the hub does: it resolves once connected and synced,
+ * or rejects with a code (HUB_UNREACHABLE, the hub's AUTH_* refusal); a connection lost later
+ * is an event, requests meanwhile reject with NOT_CONNECTED, and a reconnection syncs again.
+ * Real hub, real sockets, real Redis.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HubClient, MemoryKeyStore } from '@ncp-hub/client-sdk';
+import type { ConversationBasis } from '@ncp-hub/protocol';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tokenFor } from '../helpers/agencies.js';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';
+
+const basis: ConversationBasis = {
+  type: 'formal-request',
+  reference: 'MLA/2026/9',
+  caseReference: '12026100000000009',
+};
+
+let testHub: TestHub;
+let run = 0;
+let UA = { agency: 'UA-NPU', officer: '' };
+let PL = { agency: 'PL-KGP', officer: '' };
+
+beforeAll(async () => {
+  testHub = await startTestHub();
+});
+beforeEach(() => {
+  run += 1;
+  UA = { agency: 'UA-NPU', officer: `ua.connect.${run}` };
+  PL = { agency: 'PL-KGP', officer: `pl.connect.${run}` };
+});
+afterEach(() => closeAllClients());
+afterAll(() => testHub?.stop());
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The officer (`sub`) of a handshake's token. */
+function officerOf(token: unknown): string | undefined {
+  if (typeof token !== 'string') return undefined;
+  return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub?: string }).sub;
+}
+
+const clients: HubClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+
+async function client(url: string, token: string | (() => Promise<string>), connectTimeoutMs?: number) {
+  const created = await HubClient.create({
+    url,
+    token,
+    device: 'device-1',
+    store: new MemoryKeyStore(),
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    socket: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
+  });
+  clients.push(created);
+  return created;
+}
+
+describe('HubClient.connect()', () => {
+  it('rejects with HUB_UNREACHABLE when nothing answers within connectTimeoutMs', async () => {
+    const port = await closedPort();
+    const unreachable = await client(`http://127.0.0.1:${port}`, () => tokenFor(testHub.agencies['UA-NPU']), 500);
+    const started = Date.now();
+    await expect(unreachable.connect()).rejects.toMatchObject({ name: 'ClientError', code: 'HUB_UNREACHABLE' });
+    // The timeout is 500 ms; a generous bound for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("rejects with the hub's AUTH_* code when it refuses the token", async () => {
+    const wrongAudience = await tokenFor(testHub.agencies['UA-NPU'], { audience: 'another-hub' });
+    await expect((await client(testHub.url, wrongAudience)).connect()).rejects.toMatchObject({
+      name: 'AuthError',
+      code: 'AUTH_AUDIENCE_INVALID',
+    });
+    await expect((await client(testHub.url, 'not-a-token')).connect()).rejects.toMatchObject({
+      code: 'AUTH_TOKEN_MALFORMED',
+    });
+  });
+
+  it("rejects with the token function's own error", async () => {
+    const failing = await client(testHub.url, async () => {
+      throw new Error('the agency token service is down');
+    });
+    await expect(failing.connect()).rejects.toThrow('the agency token service is down');
+  });
+
+  it('reports NOT_CONNECTED, not DEVICE_REQUIRED, for what needs a connection before connecting', async () => {
+    const early = await client(testHub.url, () => tokenFor(testHub.agencies['UA-NPU']));
+    expect(() => early.device).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
+    await expect(early.conversations()).rejects.toMatchObject({ name: 'ClientError', code: 'NOT_CONNECTED' });
+    await expect(early.pendingQueries()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+  });
+});
+
+describe('a connected HubClient', () => {
+  it('emits disconnected when the hub stops, and then rejects requests with NOT_CONNECTED', async () => {
+    const hub = await startTestHub();
+    try {
+      await connectDevice(hub.url, hub.agencies['PL-KGP'], PL.officer);
+      const ua = await connectDevice(hub.url, hub.agencies['UA-NPU'], UA.officer);
+      const conversation = await ua.createConversation({ kind: 'direct', members: [PL], basis });
+      const disconnected = record(ua, 'disconnected');
+      await hub.stop();
+      const [reason] = await waitForCount(disconnected, 1);
+      expect(reason).toEqual(expect.any(String));
+      await expect(ua.send(conversation.id, 'after the hub stopped')).rejects.toMatchObject({
+        name: 'ClientError',
+        code: 'NOT_CONNECTED',
+      });
+      await expect(ua.conversations()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+      await expect(ua.getQuery('AAAAAAAAAAAAAAAAAAAAAA')).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    } finally {
+      await closeAllClients();
+      await hub.stop();
+    }
+  });
+
+  it('comes back by itself after losing its connection: ready again, and what it missed synced once', async () => {
+    const ua = await connectDevice(testHub.url, testHub.agencies['UA-NPU'], UA.officer);
+    const pl = await connectDevice(testHub.url, testHub.agencies['PL-KGP'], PL.officer);
+    const conversation = await ua.createConversation({ kind: 'direct', members: [PL], basis });
+    const messages = record(pl, 'message');
+    const disconnected = record(pl, 'disconnected');
+    const ready = record(pl, 'ready');
+    // The transport of the recipient's socket drops (not a hub decision): socket.io reconnects.
+    for (const socket of testHub.hub.io.sockets.sockets.values()) {
+      if (officerOf(socket.handshake.auth.token) === PL.officer) socket.conn.close();
+    }
+    const [reason] = await waitForCount(disconnected, 1);
+    expect(reason).toBe('transport close');
+    const sent = await ua.send(conversation.id, 'while you were away');
+    await waitForCount(ready, 1);
+    const [message] = await waitForCount(messages, 1);
+    expect(message).toMatchObject({ id: sent.id, content: { text: 'while you were away' } });
+    await pl.sync();
+    expect(messages).toHaveLength(1);
+  });
+});
