@@ -98,18 +98,18 @@ export function errorFamilyOf(code: HubErrorCode): HubErrorFamily {
 }
 
 /**
- * Why an envelope (or a receipt) was not accepted by a recipient, in the order the SDK checks:
- * `MALFORMED`, then the directory and conversation state (`ATTESTATION_INVALID`,
- * `SENDER_UNKNOWN`, `NOT_A_MEMBER`, `CONVERSATION_MISMATCH`), then the cryptography
- * (`SIGNATURE_INVALID`, `NOT_A_RECIPIENT`, `DECRYPT_FAILED`, `CONTENT_INVALID`). The reason of
- * an {@link UndecryptableError}.
+ * Why an envelope (or a receipt) was not accepted by a recipient, in the order the SDK checks
+ * (docs/PROTOCOL.md §9.4): `MALFORMED`, then the conversation and directory state
+ * (`CONVERSATION_MISMATCH`, `NOT_A_MEMBER`, `SENDER_UNKNOWN`, `ATTESTATION_INVALID`), then the
+ * cryptography (`SIGNATURE_INVALID`, `NOT_A_RECIPIENT`, `DECRYPT_FAILED`, `CONTENT_INVALID`).
+ * The reason of an {@link UndecryptableError}.
  */
 export const UNDECRYPTABLE_REASONS = [
   'MALFORMED',
-  'ATTESTATION_INVALID',
-  'SENDER_UNKNOWN',
-  'NOT_A_MEMBER',
   'CONVERSATION_MISMATCH',
+  'NOT_A_MEMBER',
+  'SENDER_UNKNOWN',
+  'ATTESTATION_INVALID',
   'SIGNATURE_INVALID',
   'NOT_A_RECIPIENT',
   'DECRYPT_FAILED',

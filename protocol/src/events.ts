@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceIdSchema, officerAddressSchema, officerRefSchema } from './addresses.js';
+import { deviceAddressSchema, deviceIdSchema, officerAddressSchema, officerRefSchema } from './addresses.js';
 import {
   conversationInfoSchema,
   conversationItemSchema,
@@ -90,7 +90,8 @@ export const CLIENT_EVENT_SPEC = {
   /** Publish this device's attestation. */
   'directory:publish': {
     request: directoryPublishSchema,
-    response: z.object({ device: deviceIdSchema, expiresAt: z.number().int() }),
+    /** `device`: the published device's address `AGENCY/officer/device`; `expiresAt`: its attestation's `exp`, seconds. */
+    response: z.object({ device: deviceAddressSchema, expiresAt: z.number().int() }),
   },
   /** The current device attestations of some officers, or of one agency. */
   'directory:devices': {

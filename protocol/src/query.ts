@@ -53,8 +53,9 @@ export const queryViewSchema = z.object({
   /** The direct conversation of the query; its first message is the question. */
   conversation: conversationIdSchema,
   /**
-   * The statement of the specific grounds, end-to-end encrypted to the NCB desks informed
-   * (`ncb.agency` and `ncb.alsoInformed`) and to the counterpart.
+   * The statement of the specific grounds, end-to-end encrypted by the requesting officer's
+   * client to the desks of both states' NCBs and to the counterpart (docs/PROTOCOL.md §6.2);
+   * the hub shows it to the NCBs it informs (`ncb.agency`, `ncb.alsoInformed`).
    */
   statement: envelopeSchema,
   ncb: z.object({
