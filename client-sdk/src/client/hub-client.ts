@@ -28,12 +28,11 @@ import type { OpenedQuery, OpenQueryOptions } from './queries.js';
  * membership, store-and-forward delivery, and signed receipts. Everything the hub relays is
  * checked here; nothing that fails a check reaches the application as plaintext.
  *
- * On every (re)connection the client syncs what it missed by itself, then emits `ready`; it
- * acknowledges every item it has processed and sends a signed `delivered` receipt for every
- * message it delivers (see {@link HubClientOptions.deliveryReceipts}).
+ * On every (re)connection it syncs what it missed by itself before `ready`; it acknowledges every
+ * item it processed and sends a signed `delivered` receipt for every message it delivers.
  *
- * A facade over parts with one job each, built in one place ({@link buildClientParts}): the
- * connection, the session, the directory, the trust store, conversations, outbox, inbox, queries.
+ * A facade over parts with one job each, built in one place ({@link buildClientParts}): connection,
+ * session, directory, trust store, conversations, outbox, inbox, queries.
  *
  * @example
  * ```ts
@@ -57,8 +56,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Opens a client: loads this device's keys from the store, or makes them (on the device,
-   * never sent anywhere) on first use. Does not connect.
+   * Opens a client: loads this device's keys from the store, or makes them (on the device, never
+   * sent anywhere) on first use. Does not connect.
    * @example
    * ```ts
    * const client = await HubClient.create({ url: 'http://127.0.0.1:8080', token, device: 'desk-1', store });
@@ -91,13 +90,11 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Connects, authenticates and syncs everything missed (from this device's last acknowledged
-   * position in every conversation), then emits `ready` and resolves with the hub's welcome.
-   * Rejects, and stops trying, with `HUB_UNREACHABLE` when the hub cannot be reached within
-   * {@link HubClientOptions.connectTimeoutMs}, with the hub's own error when it refuses (an
-   * `AuthError`, e.g. `AUTH_TOKEN_EXPIRED`), with the token function's error, or with the first
-   * sync's error. Once connected, a lost connection emits `disconnected` and comes back by
-   * itself; each reconnection syncs again and emits `ready`.
+   * Connects, authenticates and syncs everything missed, then emits `ready` and resolves with the
+   * hub's welcome. Rejects, and stops trying, with `HUB_UNREACHABLE` when the hub cannot be reached
+   * within {@link HubClientOptions.connectTimeoutMs}, with the hub's refusal (an `AuthError`), the
+   * token function's error, or the first sync's. A later loss emits `disconnected`; the client
+   * reconnects by itself, syncs again and emits `ready`.
    * @example
    * ```ts
    * await client.connect().catch((error) => (error.code === 'HUB_UNREACHABLE' ? showOffline() : Promise.reject(error)));
@@ -108,8 +105,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Publishes this device's attestation (a JWS from the officer's agency over
-   * {@link HubClient.publicKeys}) to the hub's directory, so others can encrypt to it.
+   * Publishes this device's attestation (a JWS from the officer's agency over its public keys) to
+   * the hub's directory, so others can encrypt to it.
    * @example
    * ```ts
    * await client.publishDevice(attestationJws);
@@ -167,11 +164,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Encrypts and sends a message to every current device of every verified member (this
-   * officer's other devices included); resolves once the hub has stored it. If a member
-   * published a device since it was looked up, the hub refuses (`RECIPIENTS_CHANGED`) and the
-   * same message is sealed to the current devices and sent again (at most twice).
-   * `NOT_CONNECTED` while disconnected; `NOT_A_MEMBER` when no member's device verifies.
+   * Encrypts and sends a message to every current device of every verified member (this officer's
+   * other devices included); resolves once the hub has stored it. A device published since it was
+   * looked up makes the hub refuse (`RECIPIENTS_CHANGED`): the same message is sealed again to the
+   * current devices and re-sent (at most twice). `NOT_CONNECTED` while disconnected.
    * @example
    * ```ts
    * const { id } = await client.send(conversation.id, 'Vehicle AB1234 crossed at 14:05');
@@ -182,12 +178,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Opens an operational query to an officer of another state, on one of the three grounds.
-   * The statement of the specific grounds is encrypted to the NCB desks (of both states) and
-   * to the counterpart; the question, the conversation's first message, to the counterpart.
-   * The hub tells the NCB and tracks the formal request that must follow. The answer's
-   * `receipt` (sequence number and hash of the opening in the hub's audit chain) lets the
-   * officer prove later that the ground was recorded.
+   * Opens an operational query to an officer of another state, on one of the three grounds: the
+   * statement of the specific grounds is sealed to the NCB desks (of both states) and the
+   * counterpart, the question (the first message) to the counterpart. The hub tells the NCB and
+   * tracks the formal request; `receipt` (where the audit chain recorded the opening) proves the ground.
    * @example
    * ```ts
    * const { query } = await client.openQuery({ counterpart: { agency: 'PL-KGP', officer: 'k.nowak' },
@@ -201,8 +195,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Decrypts a query's statement of the specific grounds (for the NCB desks and the
-   * counterpart), after checking that the requesting officer's attested device signed it.
+   * Decrypts a query's statement of the specific grounds (NCB desks, counterpart), after checking
+   * that the requesting officer's attested device signed it.
    * @example
    * ```ts
    * client.on('query', async (e) => e.type === 'notification' && show(await client.readStatement(e.query)));
@@ -269,8 +263,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * The queries this user may see (own agency's; an NCB desk also its state's; a central
-   * authority those filed through it), newest first, over the hub's HTTP API.
+   * The queries this user may see (own agency's; an NCB desk its state's; a central authority
+   * those filed through it), newest first, over the hub's HTTP API.
    * @example
    * ```ts
    * const overdue = await supervisor.listQueries({ status: 'OPEN', overdue: true });
@@ -292,8 +286,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Sends a read receipt, signed by this device, for messages of a conversation (`delivered`
-   * receipts the SDK sends by itself).
+   * Sends a read receipt, signed by this device (the SDK sends `delivered` receipts by itself).
    * @example
    * ```ts
    * await client.markRead(message.conversation, [message.id]);
@@ -304,8 +297,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Trusts the keys the hub now gives for an agency whose keys changed since first use (see
-   * the `agencyKeysChanged` event) — only after confirming them with the agency out of band.
+   * Trusts the keys the hub now gives for an agency whose keys changed since first use
+   * (`agencyKeysChanged`): only after confirming them with the agency out of band.
    * @example
    * ```ts
    * client.on('agencyKeysChanged', async ({ agency }) => (await confirmByPhone(agency)) && client.trustAgencyKeys(agency));
@@ -339,8 +332,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * The safety number of this officer and another: the same 60 digits on both sides while
-   * nobody's keys were substituted. Compare it by phone.
+   * The safety number of this officer and another: the same 60 digits on both sides while nobody's
+   * keys were substituted. Compare it by phone.
    * @example
    * ```ts
    * const number = await client.safetyNumber({ agency: 'PL-KGP', officer: 'pl.officer' });
@@ -350,10 +343,11 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
     const { device, directory } = this.#parts;
     const self = device.ref;
     const [mine, theirs] = await Promise.all([directory.signingKeysOf(self), directory.signingKeysOf(other)]);
-    return safetyNumber(
-      { officer: officerAddress(self), signingKeys: mine },
-      { officer: officerAddress(other), signingKeys: theirs },
-    );
+    const side = (officer: OfficerRef, signingKeys: Uint8Array[]) => ({
+      officer: officerAddress(officer),
+      signingKeys,
+    });
+    return safetyNumber(side(self, mine), side(other, theirs));
   }
 
   /**
