@@ -44,7 +44,14 @@ export {
   verifyMembershipChain,
   verifyReceipt,
 } from '@ncp-hub/crypto';
-export type { AnyHubError, HubErrorBody, HubErrorCode, HubErrorFamily, UndecryptableReason } from '@ncp-hub/protocol';
+export type {
+  AnyHubError,
+  ClientErrorCode,
+  HubErrorBody,
+  HubErrorCode,
+  HubErrorFamily,
+  UndecryptableReason,
+} from '@ncp-hub/protocol';
 export {
   AuthError,
   ClientError,
@@ -63,6 +70,7 @@ export {
   UNDECRYPTABLE_REASONS,
   UndecryptableError,
 } from '@ncp-hub/protocol';
+export type { CreateConversationOptions } from './client/conversations.js';
 export { HubClient } from './client/hub-client.js';
 export type {
   Conversation,
@@ -71,6 +79,9 @@ export type {
   VerifiedReceipt,
 } from './client/hub-client-events.js';
 export type { HubClientOptions } from './client/hub-client-options.js';
+export type { DevicePublicKeys } from './client/local-device.js';
+export type { SentMessage } from './client/outbox.js';
+export type { OpenedQuery, OpenQueryOptions } from './client/queries.js';
 export type { IndexedDbKeyStoreOptions, JsonValue, KeyStore } from './store/index.js';
 export { DEFAULT_INDEXEDDB_NAME, IndexedDbKeyStore, MAX_KEY_LENGTH, MemoryKeyStore } from './store/index.js';
 export type { AgencyKeySet, TrustEvents } from './trust/trust-store.js';

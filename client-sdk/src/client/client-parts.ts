@@ -81,7 +81,10 @@ export function buildClientParts(
   const queries = new Queries({ hub, device, directory, conversations, outbox, url, token: currentToken, emit });
   const session = new Session({ connection, device, inbox, queue, emit });
 
-  connection.on('disconnected', (reason) => emit('disconnected', reason));
+  connection.on('disconnected', (reason) => {
+    directory.invalidateAll();
+    emit('disconnected', reason);
+  });
   connection.on('error', report);
   connection.on('conversation:item', (item) => queue.add(() => inbox.process(item)));
   connection.on('conversation:updated', ({ conversation }) => queue.add(() => conversations.adopt(conversation)));

@@ -49,6 +49,8 @@ export class Directory {
   readonly #cache = new Map<OfficerAddress, CachedOfficer>();
   /** Bumped by every invalidation: an answer to a look-up started before is not cached. */
   readonly #generation = new Map<OfficerAddress, number>();
+  /** Bumped by {@link Directory.invalidateAll}, to the same end. */
+  #epoch = 0;
 
   constructor(
     private readonly lookup: DirectoryLookup,
@@ -67,6 +69,15 @@ export class Directory {
     }
   }
 
+  /**
+   * Forgets every cached answer: after the connection was lost, announcements may have been
+   * missed while it was down.
+   */
+  invalidateAll(): void {
+    this.#cache.clear();
+    this.#epoch += 1;
+  }
+
   /** The attestations of `officers` (cached, or from one batched look-up; `fresh` skips the cache). */
   async attestationsOf(officers: readonly OfficerRef[], fresh = false): Promise<Map<OfficerAddress, string[]>> {
     const now = this.now();
@@ -80,12 +91,13 @@ export class Directory {
     }
     for (let i = 0; i < stale.length; i += MAX_DIRECTORY_OFFICERS) {
       const batch = stale.slice(i, i + MAX_DIRECTORY_OFFICERS);
+      const epoch = this.#epoch;
       const generations = batch.map((address) => this.#generation.get(address) ?? 0);
       const devices = await this.lookup({ officers: batch.map(parseOfficerAddress) });
       batch.forEach((address, index) => {
         const attestations = devices[address] ?? [];
         found.set(address, attestations);
-        if ((this.#generation.get(address) ?? 0) === generations[index]) {
+        if (this.#epoch === epoch && (this.#generation.get(address) ?? 0) === generations[index]) {
           this.#cache.set(address, { attestations, fetchedAt: now });
         }
       });

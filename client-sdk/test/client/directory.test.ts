@@ -82,6 +82,16 @@ describe('Directory', () => {
     expect(state.lookups.at(-1)).toEqual({ officers: [b1.officer] });
   });
 
+  it('forgets every officer after a lost connection (announcements may have been missed)', async () => {
+    const { state, lookup } = hubDirectory([a1, b1]);
+    const directory = new Directory(lookup, pinnedTrust([ua, pl]), 30_000);
+    await directory.devicesOf([a1.officer, b1.officer]);
+    directory.invalidateAll();
+    state.published = [a1, b1, b2];
+    expect(await directory.devicesOf([a1.officer, b1.officer])).toHaveLength(3);
+    expect(state.lookups).toHaveLength(2);
+  });
+
   it('does not cache an answer to a look-up that an invalidation overtook', async () => {
     const { state, lookup: answer } = hubDirectory([b1]);
     let release: () => void = () => {};
