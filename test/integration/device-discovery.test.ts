@@ -145,6 +145,36 @@ describe('a second device of a recipient', () => {
     expect(b1Duplicates).toEqual([]);
   });
 
+  it('gets the question of a query opened before the sender heard of it: refused, sealed again', async () => {
+    const traffic = watch({ dropAnnouncements: true });
+    const queryOpenings: Array<{ ok: boolean; error?: { code: string } }> = [];
+    const forwardAck = relay.ackToClient;
+    relay.ackToClient = (event, answer) => {
+      if (event === EVENTS.queryOpen) queryOpenings.push(answer as (typeof queryOpenings)[number]);
+      return forwardAck(event, answer);
+    };
+    const { a } = await conversationWithOneDevice();
+    const b2 = await publishSecondDevice();
+    const b2Messages = record(b2, 'message');
+    const { query, conversation } = await a.openQuery({
+      counterpart: B,
+      caseReference: '12026100000000078',
+      ground: 'THREAT_TO_LIFE',
+      statement: 'The victim was last seen boarding a bus to Warsaw.',
+      question: 'Is she registered at a hotel in Warsaw?',
+    });
+    const [question] = await waitForCount(b2Messages, 1);
+    expect(question).toMatchObject({
+      conversation: conversation.id,
+      seq: 1,
+      content: { text: 'Is she registered at a hotel in Warsaw?' },
+    });
+    expect(queryOpenings.map((answer) => answer.ok)).toEqual([false, true]);
+    expect(queryOpenings[0]?.error?.code).toBe('RECIPIENTS_CHANGED');
+    expect((await b2.readStatement(query)).type).toBe('text');
+    expect(traffic.announced.some((e) => e.device === 'b2')).toBe(true);
+  });
+
   it("is announced to the officer's other devices too: B1's next message reaches B2", async () => {
     watch({ dropAnnouncements: false });
     const { a, b1, conversation } = await conversationWithOneDevice();
