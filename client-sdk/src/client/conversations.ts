@@ -18,7 +18,7 @@ import type { Conversation, HubClientEvents } from './hub-client-events.js';
 import type { LocalDevice } from './local-device.js';
 import type { TaskQueue } from './task-queue.js';
 
-/** What {@link Conversations.create} needs. */
+/** What creating a conversation needs ({@link HubClient.createConversation}). */
 export interface CreateConversationOptions {
   kind: ConversationKind;
   /** The other members; this officer is always one. */

@@ -31,7 +31,7 @@ import type { OpenedQuery, OpenQueryOptions } from './queries.js';
  * On every (re)connection it syncs what it missed by itself before `ready`; it acknowledges every
  * item it processed and sends a signed `delivered` receipt for every message it delivers.
  *
- * A facade over parts with one job each, built in one place ({@link buildClientParts}): connection,
+ * A facade over parts with one job each, built in one place (`client-parts.ts`): connection,
  * session, directory, trust store, conversations, outbox, inbox, queries.
  *
  * @example
