@@ -7,8 +7,8 @@ import { access } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { HubClient, type HubClientEvents, HubError } from '@ncp-hub/client-sdk';
 import { FileKeyStore } from '@ncp-hub/client-sdk/node';
+import { attestDevelopmentDevice, developmentKeysDir, issueDevelopmentOfficerToken } from '@ncp-hub/keys';
 import type { Role } from '@ncp-hub/protocol';
-import { attestDevelopmentDevice, developmentKeysDir, issueDevelopmentOfficerToken } from './dev-identities.js';
 
 /** A failure the example explains itself: printed as is, without a stack. */
 export class ExampleError extends Error {

@@ -15,8 +15,7 @@
  * npm run example:query
  * ```
  */
-import { type AuditExportLine, type HubKeySet, verifyAuditExport } from '@ncp-hub/keys';
-import { issueDevelopmentOfficerToken } from './dev-identities.js';
+import { type AuditExportLine, type HubKeySet, issueDevelopmentOfficerToken, verifyAuditExport } from '@ncp-hub/keys';
 import {
   collect,
   detail,

@@ -4,12 +4,14 @@
  * starts in development mode (no `TRUST_REGISTRY`).
  *
  * In production an agency's own identity system signs these; the hub never does. Everything
- * here is built on the public API of `@ncp-hub/keys` (`readSigningKey`, `issueOfficerToken`,
- * `issueDeviceAttestation`); it is the code an agency would write around its own key store.
+ * here is built on `readSigningKey`, `issueOfficerToken` and `issueDeviceAttestation`: it is
+ * the code an agency would write around its own key store. For development and examples only.
  */
 import { resolve } from 'node:path';
-import { issueDeviceAttestation, issueOfficerToken, readSigningKey } from '@ncp-hub/keys';
 import type { Role } from '@ncp-hub/protocol';
+import { readSigningKey } from './agency-keys.js';
+import { issueDeviceAttestation } from './device-attestation.js';
+import { issueOfficerToken } from './officer-token.js';
 
 /** The development keys folder: `NCP_DEV_KEYS`, or `.data/dev/keys` (the hub's default `DATA_DIR`). */
 export function developmentKeysDir(): string {
