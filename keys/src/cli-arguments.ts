@@ -30,11 +30,11 @@ export interface CliIo {
 
 /** The command line is wrong: exit code 2. */
 export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: string,
-  ) {
+  readonly command?: string | undefined;
+
+  constructor(message: string, command?: string) {
     super(message);
+    this.command = command;
   }
 }
 

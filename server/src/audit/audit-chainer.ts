@@ -51,18 +51,22 @@ export interface AuditChainerOptions {
  * the head with the hub key.
  */
 export class AuditChainer {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly hubKey: HubKey;
+  private readonly options: AuditChainerOptions;
+  private readonly logger: Logger;
   readonly #token = randomUUID();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #stopped = false;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly hubKey: HubKey,
-    private readonly options: AuditChainerOptions,
-    private readonly logger: Logger,
-  ) {
+  constructor(redis: Redis, keys: RedisKeys, hubKey: HubKey, options: AuditChainerOptions, logger: Logger) {
+    this.redis = redis;
+    this.keys = keys;
+    this.hubKey = hubKey;
+    this.options = options;
+    this.logger = logger;
     redis.defineCommand('ncpAuditChain', { numberOfKeys: 5, lua: CHAIN });
   }
 

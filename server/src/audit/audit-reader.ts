@@ -7,10 +7,13 @@ const PAGE = 1000;
 
 /** Reads the chained log and its checkpoints, for auditors and exports. */
 export class AuditReader {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-  ) {}
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.redis = redis;
+    this.keys = keys;
+  }
 
   /** Chained entries from `afterSeq` (exclusive), oldest first, at most `limit`. */
   async entries(afterSeq: number, limit: number): Promise<AuditEntry[]> {

@@ -27,16 +27,20 @@ interface RefusalCount {
  * cannot grow the log.
  */
 export class AuditWriter {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly options: AuditWriterOptions;
+  private readonly logger: Logger;
   #refusalTimer: NodeJS.Timeout | undefined;
   readonly #refusals = new Map<string, RefusalCount>();
   readonly #acceptedTokens = new Set<string>();
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly options: AuditWriterOptions,
-    private readonly logger: Logger,
-  ) {}
+  constructor(redis: Redis, keys: RedisKeys, options: AuditWriterOptions, logger: Logger) {
+    this.redis = redis;
+    this.keys = keys;
+    this.options = options;
+    this.logger = logger;
+  }
 
   /** The stream key actions write their events to (inside their own scripts). */
   get streamKey(): string {

@@ -54,12 +54,16 @@ export interface MembershipChange {
  * record, allowed operation) and refuses it otherwise; clients check the chain again.
  */
 export class ConversationService {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly directory: DirectoryService,
-    private readonly registry: TrustRegistryHolder,
-  ) {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly directory: DirectoryService;
+  private readonly registry: TrustRegistryHolder;
+
+  constructor(redis: Redis, keys: RedisKeys, directory: DirectoryService, registry: TrustRegistryHolder) {
+    this.redis = redis;
+    this.keys = keys;
+    this.directory = directory;
+    this.registry = registry;
     redis.defineCommand('ncpAppendRecord', { numberOfKeys: 4, lua: APPEND_RECORD });
   }
 

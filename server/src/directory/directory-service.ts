@@ -35,11 +35,15 @@ export interface Publication {
  * key before storing it, and stores it as it came: it never makes or alters one.
  */
 export class DirectoryService {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly registry: TrustRegistryHolder,
-  ) {}
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly registry: TrustRegistryHolder;
+
+  constructor(redis: Redis, keys: RedisKeys, registry: TrustRegistryHolder) {
+    this.redis = redis;
+    this.keys = keys;
+    this.registry = registry;
+  }
 
   /**
    * Publishes the attestation of the caller's own device, with its expiry beside it (see

@@ -6,10 +6,13 @@ import type { TrustRegistryHolder } from './trust-registry-holder.js';
 
 /** Verifies officer tokens against the registry in force; one instance per hub. */
 export class Authenticator {
-  constructor(
-    private readonly registry: TrustRegistryHolder,
-    private readonly config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>,
-  ) {}
+  private readonly registry: TrustRegistryHolder;
+  private readonly config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>;
+
+  constructor(registry: TrustRegistryHolder, config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>) {
+    this.registry = registry;
+    this.config = config;
+  }
 
   /** The verified identity of `token`, or an {@link AuthError} with an `AUTH_*` code. */
   verify(token: unknown): Promise<Identity> {

@@ -7,17 +7,17 @@ import type { Logger } from '../logger.js';
  * fails (a bad file) keeps the registry in force and logs the problem with the file name.
  */
 export class TrustRegistryHolder {
+  readonly dir: string;
+  private readonly logger: Logger;
   #current: TrustRegistry;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #listeners = new Set<() => void>();
 
-  private constructor(
-    readonly dir: string,
-    registry: TrustRegistry,
-    private readonly logger: Logger,
-  ) {
+  private constructor(dir: string, registry: TrustRegistry, logger: Logger) {
+    this.dir = dir;
+    this.logger = logger;
     this.#current = registry;
   }
 

@@ -138,11 +138,18 @@ export interface StoredItem {
  * sender is acknowledged, then pushed; devices sync from their acknowledged cursor.
  */
 export class MessageService {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>,
+    redis: Redis,
+    keys: RedisKeys,
+    config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>,
   ) {
+    this.redis = redis;
+    this.keys = keys;
+    this.config = config;
     redis.defineCommand('ncpAppendItem', { numberOfKeys: 4, lua: APPEND_ITEM });
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
     redis.defineCommand('ncpMissingRecipients', { numberOfKeys: 0, lua: MISSING_RECIPIENTS_OF });

@@ -9,9 +9,12 @@ const MAX_REMEMBERED = 10_000;
  * stored message asks, to notice a query's answer, and the answer never changes.
  */
 export class ConversationQueryCache {
+  private readonly conversations: ConversationService;
   readonly #queryOf = new Map<ConversationId, string | null>();
 
-  constructor(private readonly conversations: ConversationService) {}
+  constructor(conversations: ConversationService) {
+    this.conversations = conversations;
+  }
 
   /** Notes the query of a conversation just opened. */
   remember(conv: ConversationId, query: string): void {

@@ -8,10 +8,13 @@ import { recordOnce, timelineEntry } from './query-timeline.js';
  * with a stable id, so a job run twice (a worker died) changes nothing twice.
  */
 export class FollowUpSteps {
-  constructor(
-    private readonly store: QueryStore,
-    private readonly events: QueryEvents,
-  ) {}
+  private readonly store: QueryStore;
+  private readonly events: QueryEvents;
+
+  constructor(store: QueryStore, events: QueryEvents) {
+    this.store = store;
+    this.events = events;
+  }
 
   /** Sends the notification to the NCB desks; resolves to whether it should be sent again later. */
   async notifyNcb(id: string): Promise<boolean> {

@@ -200,15 +200,17 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
 
 /** The policy file is missing, unreadable, not JSON, or invalid. The message names the file and every problem. */
 export class PolicyError extends Error {
+  readonly source: string;
+  readonly problems: readonly string[];
+
   /**
    * @param source - the file (or other origin) the policy came from
    * @param problems - one line per problem, each starting with the path in the file
    */
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[],
-  ) {
+  constructor(source: string, problems: readonly string[]) {
     super(`invalid follow-up policy in ${source}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.source = source;
+    this.problems = problems;
     this.name = 'PolicyError';
   }
 }

@@ -21,11 +21,15 @@ const ESCALATION_AUDIENCES: readonly QueryAudience[] = ['escalation', 'ncb-desks
  * the notifications an NCB's own system is sent.
  */
 export class QueryEvents {
-  constructor(
-    private readonly store: QueryStore,
-    private readonly registry: TrustRegistryHolder,
-    private readonly notifier: QueryNotifier,
-  ) {}
+  private readonly store: QueryStore;
+  private readonly registry: TrustRegistryHolder;
+  private readonly notifier: QueryNotifier;
+
+  constructor(store: QueryStore, registry: TrustRegistryHolder, notifier: QueryNotifier) {
+    this.store = store;
+    this.registry = registry;
+    this.notifier = notifier;
+  }
 
   /** Tells the parties of each entry a change recorded; a query acknowledged or over leaves its NCB's pending list. */
   async changed(record: QueryRecord, entries: TimelineEntry[]): Promise<void> {

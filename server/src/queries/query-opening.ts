@@ -86,7 +86,11 @@ export interface QueryOpeningServices {
  * in the registry to be told. Nothing is written before every check has passed.
  */
 export class QueryOpening {
-  constructor(private readonly services: QueryOpeningServices) {}
+  private readonly services: QueryOpeningServices;
+
+  constructor(services: QueryOpeningServices) {
+    this.services = services;
+  }
 
   /** Opens a query: its conversation, its question, its statement, and the follow-up. */
   async open(identity: Identity, device: DeviceRef, payload: QueryOpenParts): Promise<OpenedQuery> {

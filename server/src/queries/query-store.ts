@@ -50,10 +50,12 @@ export type Mutation = TimelineEntry[] | null;
 
 /** Query records in Redis: created once, then changed only by compare-and-set. */
 export class QueryStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-  ) {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.redis = redis;
+    this.keys = keys;
     redis.defineCommand('ncpQueryCas', { numberOfKeys: 3, lua: COMPARE_AND_SET });
     redis.defineCommand('ncpQueryCreate', { numberOfKeys: 3, lua: CREATE });
   }

@@ -31,14 +31,28 @@ function closeIfDone(view: QueryView): TimelineEntry[] {
  * both tracks are done.
  */
 export class QueryTransitions {
+  private readonly store: QueryStore;
+  private readonly registry: TrustRegistryHolder;
+  private readonly scheduler: FollowUpScheduler;
+  private readonly visibility: QueryVisibility;
+  private readonly events: QueryEvents;
+  private readonly conversationQueries: ConversationQueryCache;
+
   constructor(
-    private readonly store: QueryStore,
-    private readonly registry: TrustRegistryHolder,
-    private readonly scheduler: FollowUpScheduler,
-    private readonly visibility: QueryVisibility,
-    private readonly events: QueryEvents,
-    private readonly conversationQueries: ConversationQueryCache,
-  ) {}
+    store: QueryStore,
+    registry: TrustRegistryHolder,
+    scheduler: FollowUpScheduler,
+    visibility: QueryVisibility,
+    events: QueryEvents,
+    conversationQueries: ConversationQueryCache,
+  ) {
+    this.store = store;
+    this.registry = registry;
+    this.scheduler = scheduler;
+    this.visibility = visibility;
+    this.events = events;
+    this.conversationQueries = conversationQueries;
+  }
 
   /** The NCB desk of the requesting state acknowledges the notification. */
   async acknowledge(identity: Identity, id: string): Promise<QueryView> {

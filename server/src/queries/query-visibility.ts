@@ -30,7 +30,11 @@ export function isOverdue(view: QueryView): boolean {
 
 /** What of the queries a user may see: one, a list, the notifications still to acknowledge. */
 export class QueryVisibility {
-  constructor(private readonly store: QueryStore) {}
+  private readonly store: QueryStore;
+
+  constructor(store: QueryStore) {
+    this.store = store;
+  }
 
   /** The record of a query the caller may see, or QUERY_NOT_FOUND. */
   async visible(identity: Identity, id: string): Promise<QueryRecord> {

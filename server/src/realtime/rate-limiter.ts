@@ -34,15 +34,25 @@ interface Bucket {
  * `burst` at once. Buckets are ephemeral — a restart refills them — so they need no Redis.
  */
 export class TokenBucketLimiter implements RateLimiter {
+  private readonly perSecond: number;
+  private readonly burst: number;
+  /** The refusal's message. */
+  private readonly refusal: string;
+  private readonly now: () => number;
   readonly #buckets = new Map<string, Bucket>();
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    perSecond: number,
+    burst: number,
     /** The refusal's message. */
-    private readonly refusal = 'too many requests: slow down',
-    private readonly now: () => number = Date.now,
-  ) {}
+    refusal = 'too many requests: slow down',
+    now: () => number = Date.now,
+  ) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.refusal = refusal;
+    this.now = now;
+  }
 
   /** Takes one token for `key`, or throws RATE_LIMITED with `retryAfter` in milliseconds. */
   take(key: string): void {
