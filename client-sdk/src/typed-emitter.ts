@@ -12,9 +12,12 @@ export type Emit<Events extends EventMap<Events>> = <E extends keyof Events>(
  * does not stop the others; its error goes to the `error` handler given at construction.
  */
 export class TypedEmitter<Events extends EventMap<Events>> {
+  private readonly onListenerError: (error: unknown) => void;
   readonly #listeners = new Map<keyof Events, Set<Events[keyof Events]>>();
 
-  constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+  constructor(onListenerError: (error: unknown) => void = () => {}) {
+    this.onListenerError = onListenerError;
+  }
 
   /** Adds a listener; returns a function that removes it. */
   on<E extends keyof Events>(event: E, listener: Events[E]): () => void {

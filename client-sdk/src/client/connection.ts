@@ -68,14 +68,13 @@ const SOCKET_IO_TIMEOUT = 'operation has timed out';
  * expired is opened again with a fresh token when the token is a function.
  */
 export class Connection extends TypedEmitter<ConnectionEvents> implements HubRequester {
+  private readonly options: ConnectionOptions;
   #socket: ClientSocket | undefined;
   #abortOpen: ((error: unknown) => void) | undefined;
 
-  constructor(
-    private readonly options: ConnectionOptions,
-    onListenerError: (error: unknown) => void,
-  ) {
+  constructor(options: ConnectionOptions, onListenerError: (error: unknown) => void) {
     super(onListenerError);
+    this.options = options;
   }
 
   get connected(): boolean {

@@ -45,9 +45,12 @@ export interface ConversationsDeps {
 
 /** Conversations and their signed membership chains: created, changed, verified and adopted. */
 export class Conversations {
+  private readonly deps: ConversationsDeps;
   readonly #verified = new Map<ConversationId, { conversation: Conversation; recordCount: number }>();
 
-  constructor(private readonly deps: ConversationsDeps) {}
+  constructor(deps: ConversationsDeps) {
+    this.deps = deps;
+  }
 
   /**
    * Verifies a conversation's chain as the hub gives it and keeps it; reports a chain that

@@ -46,6 +46,11 @@ interface CachedOfficer {
  * {@link MAX_DIRECTORY_OFFICERS} officers.
  */
 export class Directory {
+  private readonly lookup: DirectoryLookup;
+  private readonly verifier: DeviceVerifier;
+  /** How long an answer is reused, in milliseconds (0: never). */
+  private readonly refreshMs: number;
+  private readonly now: () => number;
   readonly #cache = new Map<OfficerAddress, CachedOfficer>();
   /** Bumped by every invalidation: an answer to a look-up started before is not cached. */
   readonly #generation = new Map<OfficerAddress, number>();
@@ -53,12 +58,17 @@ export class Directory {
   #epoch = 0;
 
   constructor(
-    private readonly lookup: DirectoryLookup,
-    private readonly verifier: DeviceVerifier,
+    lookup: DirectoryLookup,
+    verifier: DeviceVerifier,
     /** How long an answer is reused, in milliseconds (0: never). */
-    private readonly refreshMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    refreshMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.lookup = lookup;
+    this.verifier = verifier;
+    this.refreshMs = refreshMs;
+    this.now = now;
+  }
 
   /** Forgets what is cached of these officers' devices: their next use looks them up again. */
   invalidate(officers: readonly OfficerRef[]): void {

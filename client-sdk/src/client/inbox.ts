@@ -63,13 +63,16 @@ export interface InboxDeps {
  * conversation is acknowledged until the next sync fetches it again.
  */
 export class Inbox {
+  private readonly deps: InboxDeps;
   readonly #pendingReceipts = new Map<ConversationId, MessageId[]>();
   readonly #pendingAcks = new Map<ConversationId, Cursor>();
   /** Conversations whose processing hit a passing failure: not acknowledged until synced again. */
   readonly #stalled = new Set<ConversationId>();
   #flushScheduled = false;
 
-  constructor(private readonly deps: InboxDeps) {}
+  constructor(deps: InboxDeps) {
+    this.deps = deps;
+  }
 
   /** Fetches and processes everything after each conversation's acknowledged position, then flushes. */
   async syncAll(): Promise<void> {

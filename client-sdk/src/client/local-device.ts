@@ -29,13 +29,15 @@ export interface DevicePublicKeys {
  * anywhere) and the identity the hub verified when it last accepted the connection.
  */
 export class LocalDevice {
+  readonly id: DeviceId;
+  readonly keys: DeviceKeys;
   /** The officer's identity, from the hub's welcome; unknown before the first connection. */
   identity: Identity | undefined;
 
-  private constructor(
-    readonly id: DeviceId,
-    readonly keys: DeviceKeys,
-  ) {}
+  private constructor(id: DeviceId, keys: DeviceKeys) {
+    this.id = id;
+    this.keys = keys;
+  }
 
   /** The device's keys from `store`, or new ones (stored there) on first use. */
   static async load(store: KeyStore, id: DeviceId): Promise<LocalDevice> {

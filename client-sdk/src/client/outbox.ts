@@ -47,10 +47,13 @@ export function contentOf(content: string | MessageContent): MessageContent {
  * re-sealed when the hub says the devices changed, and this device's sequence numbers.
  */
 export class Outbox {
+  private readonly deps: OutboxDeps;
   /** Sequence numbers are allocated one at a time. */
   readonly #sequence = new TaskQueue(() => {});
 
-  constructor(private readonly deps: OutboxDeps) {}
+  constructor(deps: OutboxDeps) {
+    this.deps = deps;
+  }
 
   /**
    * Seals `content` to every verified device of every member of `conv` (this officer's other

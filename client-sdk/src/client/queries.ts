@@ -69,9 +69,12 @@ const SEEN_QUERY_EVENTS = 10_000;
 
 /** Operational queries: opening one (with its sealed question and statement), its steps, its events. */
 export class Queries {
+  private readonly deps: QueriesDeps;
   readonly #seenEvents = new Set<string>();
 
-  constructor(private readonly deps: QueriesDeps) {}
+  constructor(deps: QueriesDeps) {
+    this.deps = deps;
+  }
 
   /**
    * Opens a query. The question is sealed to the counterpart's devices (and this officer's

@@ -29,9 +29,12 @@ export type ReceiveVerdict =
  * message this device receives from a sender. Kept in the key store, so it survives restarts.
  */
 export class ReceiveState {
+  private readonly store: KeyStore;
   readonly #cache = new Map<ConversationId, ConversationState>();
 
-  constructor(private readonly store: KeyStore) {}
+  constructor(store: KeyStore) {
+    this.store = store;
+  }
 
   async #load(conv: ConversationId): Promise<ConversationState> {
     let state = this.#cache.get(conv);

@@ -22,12 +22,14 @@ export interface SessionDeps {
  * reported as an `error`.
  */
 export class Session {
+  private readonly deps: SessionDeps;
   /** The sync that follows the latest welcome. */
   #sync: Promise<void> = Promise.resolve();
   /** Set while {@link Session.connect} waits for its welcome. */
   #connecting = false;
 
-  constructor(private readonly deps: SessionDeps) {
+  constructor(deps: SessionDeps) {
+    this.deps = deps;
     deps.connection.on('session:welcome', (welcome) => this.#welcomed(welcome));
   }
 

@@ -3,10 +3,13 @@
  * membership changes, syncs) is processed in order, never two at once.
  */
 export class TaskQueue {
+  private readonly onError: (error: unknown) => void;
   #tail: Promise<unknown> = Promise.resolve();
 
   /** @param onError - told of the failure of a task added with {@link TaskQueue.add}. */
-  constructor(private readonly onError: (error: unknown) => void) {}
+  constructor(onError: (error: unknown) => void) {
+    this.onError = onError;
+  }
 
   /** Runs `task` after every task before it; its outcome goes to the caller. */
   run<T>(task: () => Promise<T>): Promise<T> {

@@ -54,6 +54,12 @@ export interface TrustEvents {
  * attestation giving a known device other keys is refused.
  */
 export class TrustStore {
+  private readonly store: KeyStore;
+  private readonly fetchAgencies: () => Promise<DirectoryAgency[]>;
+  private readonly pinned: Readonly<Record<AgencyId, AgencyKeySet>>;
+  private readonly notify: <E extends keyof TrustEvents>(event: E, ...args: Parameters<TrustEvents[E]>) => void;
+  /** How often the agencies' keys may be fetched again, in milliseconds. */
+  private readonly refreshMs: number;
   #agencies: Map<AgencyId, DirectoryAgency> | undefined;
   #fetchedAt = Number.NEGATIVE_INFINITY;
   readonly #verified = new Map<string, DeviceAttestation>();
@@ -62,13 +68,19 @@ export class TrustStore {
   readonly #rejected = new Set<string>();
 
   constructor(
-    private readonly store: KeyStore,
-    private readonly fetchAgencies: () => Promise<DirectoryAgency[]>,
-    private readonly pinned: Readonly<Record<AgencyId, AgencyKeySet>>,
-    private readonly notify: <E extends keyof TrustEvents>(event: E, ...args: Parameters<TrustEvents[E]>) => void,
+    store: KeyStore,
+    fetchAgencies: () => Promise<DirectoryAgency[]>,
+    pinned: Readonly<Record<AgencyId, AgencyKeySet>>,
+    notify: <E extends keyof TrustEvents>(event: E, ...args: Parameters<TrustEvents[E]>) => void,
     /** How often the agencies' keys may be fetched again, in milliseconds. */
-    private readonly refreshMs = 60_000,
-  ) {}
+    refreshMs = 60_000,
+  ) {
+    this.store = store;
+    this.fetchAgencies = fetchAgencies;
+    this.pinned = pinned;
+    this.notify = notify;
+    this.refreshMs = refreshMs;
+  }
 
   /** The keys to verify `agency`'s attestations with: pinned, or trusted on first use. */
   async agencyKeys(agency: AgencyId, kid?: string): Promise<AgencyKeySet | undefined> {

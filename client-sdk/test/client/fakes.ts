@@ -30,10 +30,13 @@ export type Answer = (call: Call) => unknown | Promise<unknown>;
 
 /** The connection as the parts see it: requests go to `answer`, and are recorded. */
 export class FakeHub implements HubRequester {
+  answer: Answer;
   connected = true;
   readonly calls: Call[] = [];
 
-  constructor(public answer: Answer = () => ({})) {}
+  constructor(answer: Answer = () => ({})) {
+    this.answer = answer;
+  }
 
   async request<E extends ClientEventName>(event: E, ...payload: RequestArgs<E>): Promise<ClientEventResult<E>> {
     const call: Call = { event, payload: payload[0] };

@@ -9,10 +9,12 @@ import { fakeAgency, hubErrorOf, testDevice } from './fakes.js';
 
 /** The connection part as the session sees it: `open` is welcomed (or refused) as the test says. */
 class FakeConnection extends TypedEmitter<ConnectionEvents> {
+  private readonly welcome: SessionWelcome;
   refuseWith: unknown;
   closed = 0;
-  constructor(private readonly welcome: SessionWelcome) {
+  constructor(welcome: SessionWelcome) {
     super();
+    this.welcome = welcome;
   }
   async open(): Promise<SessionWelcome> {
     if (this.refuseWith) throw this.refuseWith;

@@ -14,10 +14,12 @@ export interface OpenedKeyStore {
 export type KeyStoreFactory = () => Promise<OpenedKeyStore>;
 
 class Point {
-  constructor(
-    readonly x: number,
-    readonly y: number,
-  ) {}
+  readonly x: number;
+  readonly y: number;
+  constructor(x: number, y: number) {
+    this.x = x;
+    this.y = y;
+  }
 }
 
 /** Values a key store must refuse, at the top level and nested, with a TypeError. */
