@@ -21,8 +21,8 @@ import {
 import { buildEnvelopeVectors, type EnvelopeVectors } from './fixtures/build-envelope-vectors.js';
 
 // TEST VECTORS ONLY. Regenerate (after a deliberate format change) with
-//   WRITE_VECTORS=1 npx vitest run client-sdk/test/envelope-vectors.test.ts
-//   npx biome format --write client-sdk/test/fixtures/envelope-v1.json
+//   WRITE_VECTORS=1 npx vitest run crypto/test/envelope-vectors.test.ts
+//   npx biome format --write crypto/test/fixtures/envelope-v1.json
 const FIXTURE = fileURLToPath(new URL('./fixtures/envelope-v1.json', import.meta.url));
 
 let sodium: Sodium;
@@ -97,7 +97,7 @@ describe('envelope v1 test vectors', () => {
     );
     expect(toBase64url(ct)).toBe(e.ct);
 
-    // The signing input, by hand, from docs/PROTOCOL.md section 8.
+    // The signing input, by hand, from docs/PROTOCOL.md section 9.3.6.
     const H = utf8(e.canonicalHeader);
     const W = utf8(e.canonicalKeys);
     const input = concat(
