@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ClientToServerEvents, HubErrorBody, ServerToClientEvents, SessionWelcome } from '@ncp-hub/protocol';
 import { EVENTS } from '@ncp-hub/protocol';
 import { io, type Socket } from 'socket.io-client';
@@ -54,4 +57,14 @@ export function refusal(
 export function closeAllSockets(): void {
   for (const socket of open) socket.close();
   open.clear();
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

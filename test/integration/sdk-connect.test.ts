@@ -4,15 +4,13 @@
  * is an event, requests meanwhile reject with NOT_CONNECTED, and a reconnection syncs again.
  * Real hub, real sockets, real Redis.
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HubClient, MemoryKeyStore } from '@ncp-hub/client-sdk';
 import type { ConversationBasis } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';
+import { closedPort } from '../helpers/sockets.js';
 
 const basis: ConversationBasis = {
   type: 'formal-request',
@@ -35,16 +33,6 @@ beforeEach(() => {
 });
 afterEach(() => closeAllClients());
 afterAll(() => testHub?.stop());
-
-/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The officer (`sub`) of a handshake's token. */
 function officerOf(token: unknown): string | undefined {

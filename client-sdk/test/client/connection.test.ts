@@ -7,6 +7,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closedPort } from '../../../test/helpers/sockets.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
 
@@ -80,15 +81,6 @@ function connection(url: string, options: Partial<ConnectionOptions> = {}): Conn
   return c;
 }
 
-async function closedPort(): Promise<string> {
-  const http = createServer();
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const { port } = http.address() as AddressInfo;
-  await new Promise((resolve) => http.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
-
 describe('Connection', () => {
   it('resolves open with the welcome, sending the token and the device', async () => {
     const hub = await scriptedHub();
@@ -137,7 +129,7 @@ describe('Connection', () => {
   });
 
   it('rejects a request with NOT_CONNECTED before it is open, and sends nothing', async () => {
-    const c = connection(await closedPort());
+    const c = connection(`http://127.0.0.1:${await closedPort()}`);
     await expect(c.request('session:whoami', {})).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
   });
 
@@ -150,7 +142,7 @@ describe('Connection', () => {
   });
 
   it('rejects open with HUB_UNREACHABLE when nothing answers within the timeout', async () => {
-    const c = connection(await closedPort(), { connectTimeoutMs: 300 });
+    const c = connection(`http://127.0.0.1:${await closedPort()}`, { connectTimeoutMs: 300 });
     const started = Date.now();
     await expect(c.open()).rejects.toMatchObject({ name: 'ClientError', code: 'HUB_UNREACHABLE' });
     expect(Date.now() - started).toBeLessThan(5000);
@@ -158,7 +150,10 @@ describe('Connection', () => {
   });
 
   it('rejects open at once with HUB_UNREACHABLE when reconnection is off', async () => {
-    const c = connection(await closedPort(), { connectTimeoutMs: 60_000, socket: { reconnection: false } });
+    const c = connection(`http://127.0.0.1:${await closedPort()}`, {
+      connectTimeoutMs: 60_000,
+      socket: { reconnection: false },
+    });
     await expect(c.open()).rejects.toMatchObject({ code: 'HUB_UNREACHABLE' });
   });
 
@@ -173,7 +168,7 @@ describe('Connection', () => {
   });
 
   it('rejects a pending open with NOT_CONNECTED when closed', async () => {
-    const c = connection(await closedPort(), { connectTimeoutMs: 60_000 });
+    const c = connection(`http://127.0.0.1:${await closedPort()}`, { connectTimeoutMs: 60_000 });
     const opening = c.open();
     c.close();
     await expect(opening).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
