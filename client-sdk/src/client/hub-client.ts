@@ -36,10 +36,12 @@ import type { OpenedQuery, OpenQueryOptions } from './queries.js';
  *
  * @example
  * ```ts
+ * // Development identities (in production the agency signs both): see @ncp-hub/keys.
+ * const me = { keysDir: developmentKeysDir(), agency: 'UA-NPU', officer: 'ua.officer', roles: ['officer' as const] };
+ * const token = () => issueDevelopmentOfficerToken(me);
  * const client = await HubClient.create({ url, token, device: 'laptop-1', store: new MemoryKeyStore() });
- * const attestation = await myAgency.attest(client.publicKeys()); // signed by the agency
  * await client.connect();
- * await client.publishDevice(attestation);
+ * await client.publishDevice(await attestDevelopmentDevice({ ...me, publicKeys: client.publicKeys() }));
  * client.on('message', (m) => console.log(m.from.officer, m.content));
  * const conv = await client.createConversation({ kind: 'direct', members: [{ agency: 'PL-KGP', officer: 'pl.officer' }],
  *   basis: { type: 'formal-request', reference: 'MLA/2026/17', caseReference: '12025000000000123' } });
@@ -341,13 +343,12 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    */
   async safetyNumber(other: OfficerRef): Promise<string> {
     const { device, directory } = this.#parts;
-    const self = device.ref;
-    const [mine, theirs] = await Promise.all([directory.signingKeysOf(self), directory.signingKeysOf(other)]);
-    const side = (officer: OfficerRef, signingKeys: Uint8Array[]) => ({
+    const side = async (officer: OfficerRef) => ({
       officer: officerAddress(officer),
-      signingKeys,
+      signingKeys: await directory.signingKeysOf(officer),
     });
-    return safetyNumber(side(self, mine), side(other, theirs));
+    const [mine, theirs] = await Promise.all([side(device.ref), side(other)]);
+    return safetyNumber(mine, theirs);
   }
 
   /**
