@@ -86,7 +86,7 @@ async function settled(target: TestHub = hub): Promise<void> {
 
 describe('the audit log of a full query lifecycle', () => {
   it('holds every kind of event, verifies offline, gives the officer a receipt, and holds no content', async () => {
-    await refusal(hub.url, { token: (await tokenFor(hub.agencies['UA-NPU'], { officer: 'x' })).slice(0, -4) + 'AAAA' });
+    await refusal(hub.url, { token: `${(await tokenFor(hub.agencies['UA-NPU'], { officer: 'x' })).slice(0, -4)}AAAA` });
     const desk = await connectDevice(hub.url, hub.agencies['NCB-UA'], 'ncb.audit', { roles: ['ncb'] });
     const ua = await connectDevice(hub.url, hub.agencies['UA-NPU'], 'ua.audit');
     const pl = await connectDevice(hub.url, hub.agencies['PL-KGP'], 'pl.audit');
