@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { StartupError } from './startup-error.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -128,7 +129,7 @@ export interface Config {
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   readonly problems: string[];
 
   constructor(problems: string[]) {

@@ -1,20 +1,11 @@
 #!/usr/bin/env node
 import { relative } from 'node:path';
 import { RegistryError } from '@ncp-hub/keys';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { type Hub, StartupError, startHub } from './hub.js';
-import { PolicyError } from './queries/policy.js';
-import { RedisRequirementError } from './redis/connect-redis.js';
-import { RedisServerNotFoundError } from './redis/embedded-redis.js';
 
-const EXPECTED_ERRORS = [
-  ConfigError,
-  StartupError,
-  RedisRequirementError,
-  RedisServerNotFoundError,
-  RegistryError,
-  PolicyError,
-];
+/** Errors the operator can fix: their message alone is printed (StartupError and its kinds, the registry's). */
+const EXPECTED_ERRORS = [StartupError, RegistryError];
 
 function printDevelopmentBanner(hub: Hub): void {
   const development = hub.development;

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { type CountryCode, countryCodeSchema, GROUNDS, type Ground } from '@ncp-hub/protocol';
 import { z } from 'zod';
+import { StartupError } from '../startup-error.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 type DurationUnit = keyof typeof UNIT_MS;
@@ -199,7 +200,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
 });
 
 /** The policy file is missing, unreadable, not JSON, or invalid. The message names the file and every problem. */
-export class PolicyError extends Error {
+export class PolicyError extends StartupError {
   readonly source: string;
   readonly problems: readonly string[];
 

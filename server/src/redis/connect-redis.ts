@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
+import { StartupError } from '../startup-error.js';
 
 /** The Redis behind the hub cannot be used: too old, evicting keys, or unreachable. */
-export class RedisRequirementError extends Error {
+export class RedisRequirementError extends StartupError {
   constructor(message: string) {
     super(message);
     this.name = 'RedisRequirementError';

@@ -7,9 +7,10 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { StartupError } from '../startup-error.js';
 
 /** No `redis-server` binary could be found; the message names the three ways out. */
-export class RedisServerNotFoundError extends Error {
+export class RedisServerNotFoundError extends StartupError {
   constructor() {
     super(
       [
