@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { z } from 'zod';
 
 /**
  * Every code, by family. Clients switch on `code`; `message` is for people and may change.
@@ -79,7 +80,19 @@ export type QueryErrorCode = HubErrorCodeOf<'query'>;
 export type ClientErrorCode = HubErrorCodeOf<'client'>;
 
 /** Every code, as one list. */
-export const HUB_ERROR_CODES: readonly HubErrorCode[] = Object.values(ERROR_CODES_BY_FAMILY).flat();
+export const HUB_ERROR_CODES = [
+  ...ERROR_CODES_BY_FAMILY.auth,
+  ...ERROR_CODES_BY_FAMILY.request,
+  ...ERROR_CODES_BY_FAMILY.directory,
+  ...ERROR_CODES_BY_FAMILY.conversation,
+  ...ERROR_CODES_BY_FAMILY.query,
+  ...ERROR_CODES_BY_FAMILY.client,
+  ...ERROR_CODES_BY_FAMILY.internal,
+] as const satisfies readonly HubErrorCode[];
+
+// Compile-time check that HUB_ERROR_CODES lists every family.
+const everyCodeListed: [Exclude<HubErrorCode, (typeof HUB_ERROR_CODES)[number]>] extends [never] ? true : false = true;
+void everyCodeListed;
 
 const FAMILY_OF_CODE: ReadonlyMap<string, HubErrorFamily> = new Map(
   (Object.entries(ERROR_CODES_BY_FAMILY) as Array<[HubErrorFamily, readonly HubErrorCode[]]>).flatMap(
@@ -124,14 +137,16 @@ export function isUndecryptableReason(value: unknown): value is UndecryptableRea
 }
 
 /** The error object sent over the wire: in an ack, in `connect_error` `err.data`, in an HTTP body. */
-export interface HubErrorBody {
-  code: HubErrorCode;
-  message: string;
+export const hubErrorBodySchema = z.object({
+  code: z.enum(HUB_ERROR_CODES),
+  /** For people; may change. Never a token, key, ciphertext or message text. */
+  message: z.string(),
   /** With `RATE_LIMITED` (and other temporary refusals): milliseconds to wait before trying again. */
-  retryAfter?: number;
+  retryAfter: z.number().int().nonnegative().optional(),
   /** With `RECIPIENTS_CHANGED`: the current devices (`AGENCY/officer/device`) the envelope left out. */
-  missing?: string[];
-}
+  missing: z.array(z.string()).optional(),
+});
+export type HubErrorBody = z.infer<typeof hubErrorBodySchema>;
 
 /** Options of a {@link HubError}: the standard `cause` (logs only) and the optional wire fields. */
 export interface HubErrorOptions extends ErrorOptions {
@@ -149,8 +164,8 @@ export interface HubErrorOptions extends ErrorOptions {
  * try {
  *   await client.send(conv, 'hello');
  * } catch (error) {
- *   if (!(error instanceof HubError)) throw error;
- *   const e = error as AnyHubError;
+ *   if (!isHubError(error)) throw error;
+ *   const e = error;
  *   switch (e.code) {
  *     case 'RATE_LIMITED':
  *       await sleep(e.retryAfter ?? 1000);
@@ -306,18 +321,33 @@ export function hubError(
 }
 
 /**
- * The error of a wire body (an ack's `error`, `connect_error`'s `data`, an HTTP error body).
- * A body that is not a hub error becomes `INTERNAL`.
+ * The error of a wire body (an ack's `error`, `connect_error`'s `data`, an HTTP error body),
+ * as its family's class. A body that is not a hub error body becomes `INTERNAL`, and so does
+ * a code of the `client` family: those are raised by an SDK itself, never sent by a hub, so a
+ * hub that sends one (say `HUB_UNREACHABLE`) is not believed.
  */
 export function hubErrorFromBody(body: unknown, options?: ErrorOptions): AnyHubError {
-  if (typeof body !== 'object' || body === null) return new InternalError(options);
-  const { code, message, retryAfter, missing } = body as Partial<Record<keyof HubErrorBody, unknown>>;
-  if (!isHubErrorCode(code) || code === 'UNDECRYPTABLE') return new InternalError(options);
-  return hubError(code, typeof message === 'string' ? message : code, {
+  const parsed = hubErrorBodySchema.safeParse(body);
+  if (!parsed.success) return new InternalError(options);
+  const { code, message, retryAfter, missing } = parsed.data;
+  if (code === 'UNDECRYPTABLE' || errorFamilyOf(code) === 'client') return new InternalError(options);
+  return hubError(code, message, {
     ...options,
-    ...(typeof retryAfter === 'number' ? { retryAfter } : {}),
-    ...(Array.isArray(missing) ? { missing: missing.filter((m): m is string => typeof m === 'string') } : {}),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+    ...(missing === undefined ? {} : { missing }),
   });
+}
+
+/**
+ * Whether `value` is a hub error, narrowed to the union to `switch` on.
+ *
+ * @example
+ * ```ts
+ * if (isHubError(error) && error.code === 'RATE_LIMITED') await sleep(error.retryAfter ?? 1000);
+ * ```
+ */
+export function isHubError(value: unknown): value is AnyHubError {
+  return value instanceof HubError;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from './conversation.js';
 import { attestationJwsSchema, directoryAgencySchema, directoryUpdatedSchema } from './directory.js';
 import { conversationIdSchema, envelopeSchema } from './envelope.js';
-import type { HubErrorBody } from './errors.js';
+import { type HubErrorBody, hubErrorBodySchema } from './errors.js';
 import { agencyIdSchema, identitySchema } from './identity.js';
 import { DEFAULT_SYNC_LIMIT, MAX_DIRECTORY_OFFICERS, MAX_SYNC_LIMIT } from './limits.js';
 import { signedMembershipRecordSchema } from './membership.js';
@@ -46,7 +46,11 @@ export type SessionWelcome = z.infer<typeof sessionWelcomeSchema>;
  * Where an event stands in the hub's audit chain (its sequence number and entry hash): the
  * officer's proof that the opening of a query, with its ground, was recorded.
  */
-export const auditReceiptSchema = z.object({ seq: z.number().int().min(1), hash: z.string() });
+export const auditReceiptSchema = z.object({
+  seq: z.number().int().min(1),
+  /** The entry's SHA-256 hash: 64 lower-case hexadecimal digits. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'hash: 64 lower-case hex digits'),
+});
 export type AuditReceipt = z.infer<typeof auditReceiptSchema>;
 
 const none = z.strictObject({});
@@ -160,17 +164,12 @@ export const CLIENT_EVENT_SPEC = {
   'query:pending': { request: queryPendingSchema, response: z.object({ events: z.array(queryEventSchema) }) },
 } as const;
 
-/** The error body sent with `session:expired`. */
-const errorBodySchema = z.custom<HubErrorBody>(
-  (value) => typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'string',
-);
-
 /** The one specification of every hub event: its name and the schema of its payload. */
 export const SERVER_EVENT_SPEC = {
   /** Once, right after the connection is accepted. */
   'session:welcome': sessionWelcomeSchema,
   /** Just before the hub disconnects a socket whose token expired (at `exp` + the clock tolerance). */
-  'session:expired': errorBodySchema,
+  'session:expired': hubErrorBodySchema,
   /** An officer who shares a conversation with this client published a device. */
   'directory:updated': directoryUpdatedSchema,
   /** A conversation was created or its membership changed. */

@@ -10,8 +10,10 @@ import {
   HUB_ERROR_CODES,
   HubError,
   hubError,
+  hubErrorBodySchema,
   hubErrorFromBody,
   InternalError,
+  isHubError,
   isHubErrorCode,
   QueryError,
   RequestError,
@@ -85,7 +87,24 @@ describe('the error model', () => {
     for (const garbage of [null, 'RATE_LIMITED', 42, {}, { code: 'NOPE' }, { code: 'UNDECRYPTABLE' }, []]) {
       expect(hubErrorFromBody(garbage)).toBeInstanceOf(InternalError);
     }
-    expect(hubErrorFromBody({ code: 'NOT_A_MEMBER' }).message).toBe('NOT_A_MEMBER');
+    expect(hubErrorFromBody({ code: 'NOT_A_MEMBER' })).toBeInstanceOf(InternalError);
+    expect(hubErrorFromBody({ code: 'RATE_LIMITED', message: 'slow down', retryAfter: -1 })).toBeInstanceOf(
+      InternalError,
+    );
+  });
+
+  it('does not believe a hub that sends a code only an SDK raises', () => {
+    for (const code of ERROR_CODES_BY_FAMILY.client) {
+      expect(hubErrorFromBody({ code, message: 'the hub could not be reached' })).toBeInstanceOf(InternalError);
+    }
+    expect(hubErrorBodySchema.safeParse({ code: 'HUB_UNREACHABLE', message: 'x' }).success).toBe(true);
+  });
+
+  it('narrows with isHubError', () => {
+    const error: unknown = hubError('RATE_LIMITED', 'slow down', { retryAfter: 5 });
+    expect(isHubError(error) && error.code === 'RATE_LIMITED' && error.retryAfter).toBe(5);
+    expect(isHubError(new Error('x'))).toBe(false);
+    expect(isHubError({ code: 'RATE_LIMITED', message: 'x' })).toBe(false);
   });
 
   it('has one fallback for the unexpected: hub errors pass, the rest is INTERNAL with its cause kept for logs', () => {
