@@ -9,7 +9,12 @@ export type Emit<Events extends EventMap<Events>> = <E extends keyof Events>(
 
 /**
  * A minimal typed event emitter that runs in Node and in browsers. A listener that throws
- * does not stop the others; its error goes to the `error` handler given at construction.
+ * does not stop the others; its error goes to the handler given at construction (the
+ * HubClient's emits it as an `error` event). A listener of `error` that throws is the one
+ * exception: reporting its failure as an `error` would call it again, without end. Its
+ * failure is thrown again in a microtask instead, once: an uncaught exception (Node's
+ * `uncaughtException`, a browser's `error` event), as Node's own EventEmitter does with an
+ * error that nobody handles.
  */
 export class TypedEmitter<Events extends EventMap<Events>> {
   private readonly onListenerError: (error: unknown) => void;
@@ -45,7 +50,13 @@ export class TypedEmitter<Events extends EventMap<Events>> {
       try {
         (listener as (...a: Parameters<Events[E]>) => void)(...args);
       } catch (error) {
-        this.onListenerError(error);
+        if (event === 'error') {
+          queueMicrotask(() => {
+            throw error;
+          });
+        } else {
+          this.onListenerError(error);
+        }
       }
     }
   }
