@@ -4,11 +4,11 @@ import {
   ClientError,
   type DirectoryAgency,
   DirectoryError,
+  envelopeSchema,
   type FormalRequestFiling,
   GROUNDS,
   type Ground,
   hubErrorFromBody,
-  InternalError,
   type OfficerRef,
   officerAddress,
   QueryError,
@@ -16,10 +16,13 @@ import {
   type QueryId,
   type QueryListFilter,
   type QueryView,
+  queryViewSchema,
   type TimelineEntry,
   toBase64url,
+  toHubError,
   UndecryptableError,
 } from '@ncp-hub/protocol';
+import { z } from 'zod';
 import type { Emit } from '../typed-emitter.js';
 import type { HubRequester } from './connection.js';
 import type { Conversations } from './conversations.js';
@@ -63,6 +66,9 @@ export interface QueriesDeps {
   token: () => Promise<string>;
   emit: Emit<Pick<HubClientEvents, 'query'>>;
 }
+
+/** The answer of `GET /v1/queries`. */
+const queryListAnswerSchema = z.object({ queries: z.array(queryViewSchema) });
 
 /** How many query event ids are remembered to deliver each event once. */
 const SEEN_QUERY_EVENTS = 10_000;
@@ -147,17 +153,19 @@ export class Queries {
     return { query: answer.query, conversation: verified, receipt: answer.receipt };
   }
 
-  /** Decrypts a query's statement, after checking that the requesting officer's attested device signed it. */
+  /**
+   * Decrypts a query's statement, after the checks of a message (docs/PROTOCOL.md §9.4) with
+   * steps 2-3 for a statement: `MALFORMED` unless it is an envelope of kind `query-statement`,
+   * `CONVERSATION_MISMATCH` unless it names the query's conversation, `NOT_A_MEMBER` unless
+   * its sender is the requesting officer; then the attested sender and the cryptography.
+   */
   async readStatement(query: QueryView): Promise<MessageContent> {
     const { device, directory } = this.deps;
+    if (!envelopeSchema.safeParse(query.statement).success) throw new UndecryptableError('MALFORMED');
     const { header } = query.statement;
-    if (
-      header.kind !== 'query-statement' ||
-      header.conv !== query.conversation ||
-      officerAddress(header.from) !== officerAddress(query.requester)
-    ) {
-      throw new UndecryptableError('SENDER_UNKNOWN');
-    }
+    if (header.kind !== 'query-statement') throw new UndecryptableError('MALFORMED');
+    if (header.conv !== query.conversation) throw new UndecryptableError('CONVERSATION_MISMATCH');
+    if (officerAddress(header.from) !== officerAddress(query.requester)) throw new UndecryptableError('NOT_A_MEMBER');
     const sender = await directory.senderKey(header.from);
     if (!('key' in sender)) throw new UndecryptableError(sender.reason);
     return openEnvelope({
@@ -191,7 +199,11 @@ export class Queries {
     return (await this.deps.hub.request('query:pending', {})).events;
   }
 
-  /** The queries this user may see, over the hub's HTTP API; `HUB_UNREACHABLE` when it cannot be reached. */
+  /**
+   * The queries this user may see, over the hub's HTTP API; `HUB_UNREACHABLE` when it cannot
+   * be reached, the hub's error for a refusal (`INTERNAL` for an error body that is not the
+   * hub's, e.g. a proxy's page), `INTERNAL` for an answer that is not a list of query views.
+   */
   async list(filter: QueryListFilter = {}): Promise<QueryView[]> {
     const params = new URLSearchParams();
     if (filter.status) params.set('status', filter.status);
@@ -201,11 +213,11 @@ export class Queries {
     const response = await fetch(url, { headers }).catch((error: unknown) => {
       throw new ClientError('HUB_UNREACHABLE', 'the hub could not be reached', { cause: error });
     });
-    const body = (await response.json().catch(() => undefined)) as
-      | { queries?: QueryView[]; error?: unknown }
-      | undefined;
-    if (response.ok && Array.isArray(body?.queries)) return body.queries;
-    throw body?.error ? hubErrorFromBody(body.error) : new InternalError();
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) throw hubErrorFromBody((body as { error?: unknown } | undefined)?.error);
+    const answer = queryListAnswerSchema.safeParse(body);
+    if (!answer.success) throw toHubError(answer.error);
+    return answer.data.queries;
   }
 
   /** Delivers a query event to the application once per id (the hub may send one again). */

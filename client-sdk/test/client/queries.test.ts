@@ -2,7 +2,14 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openEnvelope } from '@ncp-hub/crypto';
-import { type DeviceRef, deviceAddress, type Envelope, type QueryEvent } from '@ncp-hub/protocol';
+import {
+  type DeviceRef,
+  deviceAddress,
+  type Envelope,
+  type QueryEvent,
+  type QueryView,
+  queryViewSchema,
+} from '@ncp-hub/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversations } from '../../src/client/conversations.js';
 import { Directory } from '../../src/client/directory.js';
@@ -128,6 +135,37 @@ function setUp(published: { now: TestDevice[] }, options: { url?: string; token?
   return { hub, queries, store, events, directory };
 }
 
+/** The hub's view of a query opened with `sent` (the payload of \`query:open\`), valid by its schema. */
+function viewOf(sent: { conversation: { record: { conv: string; basis: { query: string } } }; statement: Envelope }) {
+  const requester = { agency: 'UA-NPU', officer: 'a' };
+  const counterpart = { agency: 'PL-KGP', officer: 'b' };
+  return queryViewSchema.parse({
+    id: sent.conversation.record.basis.query,
+    status: 'OPEN',
+    ground: 'ABSCONDING_RISK',
+    caseReference: question.caseReference,
+    requester,
+    requesterCountry: 'UA',
+    counterpart,
+    counterpartCountry: 'PL',
+    conversation: sent.conversation.record.conv,
+    statement: sent.statement,
+    ncb: {
+      agency: 'NCB-UA',
+      alsoInformed: [],
+      state: 'NOTIFIED',
+      dueAt: 1,
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+    },
+    formalRequest: { state: 'AWAITING', deadline: 2, filing: null, confirmedBy: null, confirmedAt: null },
+    answeredAt: null,
+    withdrawal: null,
+    openedAt: 1,
+    closedAt: null,
+  });
+}
+
 async function readable(envelope: Envelope, by: TestDevice) {
   return openEnvelope({
     envelope,
@@ -189,6 +227,25 @@ describe('Queries', () => {
     expect(hub.sent('query:open')).toEqual([]);
   });
 
+  it('refuses a statement that is not one, of another conversation, or not from the requester, with its reason', async () => {
+    const { hub, queries } = setUp({ now: [a1, b1, desk] });
+    await queries.open(question);
+    const [sent] = hub.sent('query:open');
+    const view: QueryView = viewOf(sent);
+    const reasonOf = (query: QueryView) => queries.readStatement(query).catch((error: { reason?: string }) => error);
+    expect(await reasonOf({ ...view, statement: sent.question })).toMatchObject({
+      name: 'UndecryptableError',
+      reason: 'MALFORMED',
+    });
+    expect(await reasonOf({ ...view, statement: { junk: true } as never })).toMatchObject({ reason: 'MALFORMED' });
+    expect(await reasonOf({ ...view, conversation: 'BBBBBBBBBBBBBBBBBBBBBA' })).toMatchObject({
+      reason: 'CONVERSATION_MISMATCH',
+    });
+    expect(await reasonOf({ ...view, requester: { agency: 'UA-NPU', officer: 'someone.else' } })).toMatchObject({
+      reason: 'NOT_A_MEMBER',
+    });
+  });
+
   it('delivers each query event once', () => {
     const { queries, events } = setUp({ now: [] });
     const event = { id: 'e1', type: 'notification' } as QueryEvent;
@@ -199,6 +256,14 @@ describe('Queries', () => {
   });
 
   describe('over HTTP', () => {
+    /** The server's 200 answer (by default the query view, the request's URL as its case reference). */
+    let answer: ((url: string) => string) | undefined;
+    let view: QueryView;
+    beforeAll(async () => {
+      const { hub, queries } = setUp({ now: [a1, b1, desk] });
+      await queries.open(question);
+      view = viewOf(hub.sent('query:open')[0]);
+    });
     const server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.headers.authorization !== 'Bearer the-token') {
@@ -206,7 +271,12 @@ describe('Queries', () => {
         res.end(JSON.stringify({ error: { code: 'AUTH_TOKEN_EXPIRED', message: 'expired' } }));
         return;
       }
-      res.end(JSON.stringify({ queries: [{ id: 'q1', url: req.url }] }));
+      if (req.url?.includes('status=CLOSED')) {
+        res.statusCode = 503;
+        res.end('<html>Service Unavailable</html>');
+        return;
+      }
+      res.end(answer?.(req.url ?? '') ?? JSON.stringify({ queries: [{ ...view, caseReference: req.url }] }));
     });
     let url = '';
     beforeAll(async () => {
@@ -217,17 +287,33 @@ describe('Queries', () => {
     afterAll(() => server.close());
 
     it('lists the queries with the filter as query string', async () => {
+      answer = undefined;
       const { queries } = setUp({ now: [] }, { url });
       expect(await queries.list({ status: 'OPEN', overdue: true })).toEqual([
-        { id: 'q1', url: '/v1/queries?status=OPEN&overdue=true' },
+        { ...view, caseReference: '/v1/queries?status=OPEN&overdue=true' },
       ]);
     });
 
-    it("rejects with the hub's error, or HUB_UNREACHABLE", async () => {
+    it("rejects with the hub's error, INTERNAL for an error that is not the hub's, or HUB_UNREACHABLE", async () => {
+      answer = undefined;
       const expired = setUp({ now: [] }, { url, token: 'old' });
       await expect(expired.queries.list()).rejects.toMatchObject({ name: 'AuthError', code: 'AUTH_TOKEN_EXPIRED' });
+      const proxy = setUp({ now: [] }, { url });
+      await expect(proxy.queries.list({ status: 'CLOSED' })).rejects.toMatchObject({
+        name: 'InternalError',
+        code: 'INTERNAL',
+      });
       const unreachable = setUp({ now: [] }, { url: 'http://127.0.0.1:1' });
       await expect(unreachable.queries.list()).rejects.toMatchObject({ name: 'ClientError', code: 'HUB_UNREACHABLE' });
+    });
+
+    it('rejects an answer that is not a list of query views with INTERNAL, not as data', async () => {
+      const { queries } = setUp({ now: [] }, { url });
+      for (const malformed of [{ queries: [{ id: 'q1' }] }, { queries: 'none' }, { rows: [] }]) {
+        answer = () => JSON.stringify(malformed);
+        await expect(queries.list()).rejects.toMatchObject({ name: 'InternalError', code: 'INTERNAL' });
+      }
+      answer = undefined;
     });
   });
 });
