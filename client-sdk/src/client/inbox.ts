@@ -1,6 +1,7 @@
 import { type MessageContent, openEnvelope, signReceipt, verifyReceipt } from '@ncp-hub/crypto';
 import {
   type ConversationId,
+  type ConversationInfo,
   type ConversationItem,
   type Cursor,
   deviceAddress,
@@ -28,6 +29,12 @@ import type { TaskQueue } from './task-queue.js';
 /** Items asked for per `conversation:sync` page. */
 export const SYNC_PAGE = 200;
 
+/**
+ * How long a stalled conversation waits before it is synced again, in milliseconds: `firstMs`,
+ * doubled after each try that stalls again, at most `maxMs`.
+ */
+export const STALL_RETRY_DELAYS = { firstMs: 1000, maxMs: 30_000 } as const;
+
 /** Errors of the conversation itself: final for a message of it, not a passing failure. */
 const FINAL_CONVERSATION_ERRORS: ReadonlySet<string> = new Set([
   'NOT_A_MEMBER',
@@ -46,6 +53,8 @@ export interface InboxDeps {
   queue: TaskQueue;
   /** Send a `delivered` receipt for every message delivered to the application. */
   deliveryReceipts: boolean;
+  /** @defaultValue {@link STALL_RETRY_DELAYS} */
+  retryDelays?: { firstMs: number; maxMs: number };
   emit: Emit<
     Pick<
       HubClientEvents,
@@ -60,7 +69,8 @@ export interface InboxDeps {
  * delivered at most once; then acknowledged, and each message confirmed by a signed
  * `delivered` receipt. An item is acknowledged only once it has a final verdict: after a
  * passing failure (a request that timed out, the hub unreachable) nothing more of that
- * conversation is acknowledged until the next sync fetches it again.
+ * conversation is processed or acknowledged until it is synced again: by itself, while
+ * connected, after {@link STALL_RETRY_DELAYS} (growing), or by the sync of the next connection.
  */
 export class Inbox {
   private readonly deps: InboxDeps;
@@ -68,6 +78,8 @@ export class Inbox {
   readonly #pendingAcks = new Map<ConversationId, Cursor>();
   /** Conversations whose processing hit a passing failure: not acknowledged until synced again. */
   readonly #stalled = new Set<ConversationId>();
+  /** The next retry of each stalled conversation: its delay, and its timer once scheduled. */
+  readonly #retries = new Map<ConversationId, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
   #flushScheduled = false;
 
   constructor(deps: InboxDeps) {
@@ -76,20 +88,10 @@ export class Inbox {
 
   /** Fetches and processes everything after each conversation's acknowledged position, then flushes. */
   async syncAll(): Promise<void> {
-    const { hub, conversations } = this.deps;
+    this.stop();
     this.#stalled.clear();
-    const { conversations: infos } = await hub.request('conversation:list', {});
-    for (const info of infos) {
-      const conversation = await conversations.adopt(info);
-      if (!conversation || info.last === null || info.last === info.acked) continue;
-      let after = info.acked;
-      for (;;) {
-        const { items, more } = await hub.request('conversation:sync', { conv: info.id, after, limit: SYNC_PAGE });
-        for (const item of items) await this.process(item);
-        after = items.at(-1)?.cursor ?? after;
-        if (!more) break;
-      }
-    }
+    const { conversations: infos } = await this.deps.hub.request('conversation:list', {});
+    for (const info of infos) await this.#sync(info);
     await this.flush();
   }
 
@@ -100,12 +102,67 @@ export class Inbox {
       if (item.type === 'message') await this.#processMessage(item);
       else await this.#processReceipt(item);
     } catch (error) {
-      this.#stalled.add(item.conv);
+      this.#stall(item.conv);
       this.deps.emit('error', error);
       return;
     }
     this.#pendingAcks.set(item.conv, item.cursor);
     this.#scheduleFlush();
+  }
+
+  /** Cancels the scheduled syncs of stalled conversations (the client is closing). */
+  stop(): void {
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer);
+    this.#retries.clear();
+  }
+
+  /** Processes everything of one conversation after this device's acknowledged position. */
+  async #sync(info: ConversationInfo): Promise<void> {
+    const { hub, conversations } = this.deps;
+    const conversation = await conversations.adopt(info);
+    if (!conversation || info.last === null || info.last === info.acked) return;
+    let after = info.acked;
+    for (;;) {
+      const { items, more } = await hub.request('conversation:sync', { conv: info.id, after, limit: SYNC_PAGE });
+      for (const item of items) await this.process(item);
+      after = items.at(-1)?.cursor ?? after;
+      if (!more || this.#stalled.has(info.id)) break;
+    }
+  }
+
+  /** Stops processing a conversation after a passing failure, and schedules its next sync. */
+  #stall(conv: ConversationId): void {
+    this.#stalled.add(conv);
+    const { firstMs, maxMs } = this.deps.retryDelays ?? STALL_RETRY_DELAYS;
+    const retry = this.#retries.get(conv) ?? { delayMs: firstMs };
+    this.#retries.set(conv, retry);
+    if (retry.timer !== undefined) return;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      // While disconnected, the sync of the next connection takes it.
+      if (this.deps.hub.connected) this.deps.queue.add(() => this.#retry(conv));
+    }, retry.delayMs);
+    retry.delayMs = Math.min(retry.delayMs * 2, maxMs);
+  }
+
+  /** Syncs a stalled conversation again (in the queue); a try that stalls again schedules the next. */
+  async #retry(conv: ConversationId): Promise<void> {
+    // Synced meanwhile; or disconnected (closed), and the next connection's sync takes it.
+    if (!this.#stalled.has(conv) || !this.deps.hub.connected) return;
+    this.#stalled.delete(conv);
+    try {
+      await this.flush(); // what was processed before the failure is not fetched again
+      const { conversation } = await this.deps.hub.request('conversation:get', { conv });
+      await this.#sync(conversation);
+    } catch (error) {
+      if (error instanceof HubError && FINAL_CONVERSATION_ERRORS.has(error.code)) {
+        this.#retries.delete(conv); // no longer one of this officer's: nothing to sync
+        return;
+      }
+      this.#stall(conv);
+      throw error;
+    }
+    if (!this.#stalled.has(conv)) this.#retries.delete(conv);
   }
 
   /** Sends a receipt signed by this device, in parts of at most {@link MAX_RECEIPT_IDS} ids. */
@@ -120,19 +177,35 @@ export class Inbox {
     }
   }
 
-  /** Sends the delivery receipts and acknowledgements gathered so far; kept for later while disconnected. */
+  /**
+   * Sends the delivery receipts and acknowledgements gathered so far, kept for later while
+   * disconnected. When a request fails, what was not sent yet is kept for the next flush, and
+   * the failure is thrown.
+   */
   async flush(): Promise<void> {
+    if (!this.deps.hub.connected) return;
     const receipts = [...this.#pendingReceipts];
     this.#pendingReceipts.clear();
     const acks = [...this.#pendingAcks];
     this.#pendingAcks.clear();
-    if (!this.deps.hub.connected) {
-      for (const [conv, ids] of receipts) this.#pendingReceipts.set(conv, ids);
-      for (const [conv, cursor] of acks) this.#pendingAcks.set(conv, cursor);
-      return;
+    try {
+      for (let next = receipts[0]; next; next = receipts[0]) {
+        const [conv, ids] = next;
+        await this.sendReceipt(conv, 'delivered', ids.slice(0, MAX_RECEIPT_IDS));
+        ids.splice(0, MAX_RECEIPT_IDS);
+        if (ids.length === 0) receipts.shift();
+      }
+      for (let next = acks[0]; next; next = acks[0]) {
+        await this.deps.hub.request('conversation:ack', { conv: next[0], cursor: next[1] });
+        acks.shift();
+      }
+    } catch (error) {
+      // Back in front of what was gathered meanwhile; an acknowledgement gathered meanwhile is further on.
+      for (const [conv, ids] of receipts)
+        this.#pendingReceipts.set(conv, [...ids, ...(this.#pendingReceipts.get(conv) ?? [])]);
+      for (const [conv, cursor] of acks) if (!this.#pendingAcks.has(conv)) this.#pendingAcks.set(conv, cursor);
+      throw error;
     }
-    for (const [conv, ids] of receipts) await this.sendReceipt(conv, 'delivered', ids);
-    for (const [conv, cursor] of acks) await this.deps.hub.request('conversation:ack', { conv, cursor });
   }
 
   #scheduleFlush(): void {

@@ -8,6 +8,7 @@ import {
   toBase64url,
 } from '@ncp-hub/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/wait-for.js';
 import { Directory, type DirectoryLookup } from '../../src/client/directory.js';
 import type { Conversation, HubClientEvents } from '../../src/client/hub-client-events.js';
 import { Inbox } from '../../src/client/inbox.js';
@@ -76,12 +77,21 @@ function recorder() {
 }
 
 /** The inbox of device b1; the hub answers sync from `log`, and acks and receipts are recorded. */
-function setUp(options: { deliveryReceipts?: boolean; lookup?: DirectoryLookup; log?: ConversationItem[] } = {}) {
+function setUp(
+  options: {
+    deliveryReceipts?: boolean;
+    lookup?: DirectoryLookup;
+    log?: ConversationItem[];
+    retryDelays?: { firstMs: number; maxMs: number };
+  } = {},
+) {
   const log = options.log ?? [];
   const hub = new FakeHub(({ event, payload }) => {
     switch (event) {
       case 'conversation:list':
         return { conversations: [info(log)] };
+      case 'conversation:get':
+        return { conversation: info(log) };
       case 'conversation:sync': {
         const after = payload.after === null ? -1 : log.findIndex((item) => item.cursor === payload.after);
         const items = log.slice(after + 1, after + 1 + payload.limit);
@@ -119,6 +129,7 @@ function setUp(options: { deliveryReceipts?: boolean; lookup?: DirectoryLookup; 
     received: new ReceiveState(new MemoryKeyStore()),
     queue,
     deliveryReceipts: options.deliveryReceipts ?? true,
+    ...(options.retryDelays ? { retryDelays: options.retryDelays } : {}),
     emit,
   });
   /** Processing as the client does it: through the queue; then the scheduled flush. */
@@ -200,6 +211,95 @@ describe('Inbox', () => {
     await queue.run(() => inbox.syncAll());
     expect(of('message').map((m) => (m as { seq: number }).seq)).toEqual([1, 2]);
     expect(hub.sent('conversation:ack')).toEqual([{ conv, cursor: log[1]?.cursor }]);
+  });
+
+  it('syncs a stalled conversation again by itself while connected, until it goes through', async () => {
+    let failures = 3;
+    const lookup: DirectoryLookup = async () => {
+      if (failures > 0) {
+        failures -= 1;
+        throw hubErrorOf('REQUEST_TIMEOUT');
+      }
+      return directoryOf([a1, b1]);
+    };
+    const log = [await messageItem(1), await messageItem(2)];
+    const { hub, inbox, of, receive } = setUp({ lookup, log, retryDelays: { firstMs: 1, maxMs: 8 } });
+    await receive(...log); // the first stalls the conversation, the second is skipped
+    await waitFor(() => of('message').length === 2, 5000, 5);
+    expect(of('message').map((m) => (m as { seq: number }).seq)).toEqual([1, 2]);
+    expect(of('error')).toHaveLength(3);
+    // Every try after the first is a sync of that conversation alone, from its acknowledged position.
+    expect(hub.sent('conversation:get')).toEqual([{ conv }, { conv }, { conv }]);
+    expect(hub.sent('conversation:list')).toEqual([]);
+    await waitFor(() => hub.sent('conversation:ack').length > 0, 5000, 5);
+    expect(hub.sent('conversation:ack').at(-1)).toEqual({ conv, cursor: log[1]?.cursor });
+    inbox.stop();
+  });
+
+  it('does not sync a stalled conversation again while disconnected, nor once stopped', async () => {
+    const timingOut: DirectoryLookup = async () => {
+      throw hubErrorOf('REQUEST_TIMEOUT');
+    };
+    const log = [await messageItem(1)];
+    const retryDelays = { firstMs: 1, maxMs: 1 };
+    const offline = setUp({ lookup: timingOut, log, retryDelays });
+    offline.hub.connected = false;
+    await offline.receive(...log);
+    const stopped = setUp({ lookup: timingOut, log, retryDelays });
+    stopped.queue.add(() => stopped.inbox.process(log[0] as ConversationItem));
+    await stopped.queue.idle();
+    stopped.inbox.stop();
+    // The barrier: an inbox stalled after both, whose retry (due after theirs) goes through.
+    let failed = false;
+    const control = setUp({
+      lookup: async () => {
+        if (failed) return directoryOf([a1, b1]);
+        failed = true;
+        throw hubErrorOf('REQUEST_TIMEOUT');
+      },
+      log,
+      retryDelays,
+    });
+    await control.receive(...log);
+    await waitFor(() => control.of('message').length === 1, 5000, 5);
+    await Promise.all([offline.queue.idle(), stopped.queue.idle()]);
+    for (const { hub, of } of [offline, stopped]) {
+      expect(hub.calls.filter((call) => call.event === 'conversation:get')).toEqual([]);
+      expect(of('message')).toEqual([]);
+    }
+    control.inbox.stop();
+  });
+
+  it('puts back the receipts and acknowledgements a flush did not send, for the next flush to send', async () => {
+    const log: ConversationItem[] = [];
+    for (let seq = 1; seq <= 150; seq++) log.push(await messageItem(seq));
+    const { hub, inbox, receive } = setUp({ log });
+    hub.connected = false;
+    await receive(...log); // every flush meanwhile keeps what it has, for later
+    hub.connected = true;
+    const answer = hub.answer;
+    let flushRequests = 0;
+    hub.answer = (call) => {
+      if (call.event === 'receipt:send' || call.event === 'conversation:ack') {
+        flushRequests += 1;
+        // The second receipt (ids 101-150) of the first flush fails; then the acknowledgement of the second.
+        if (flushRequests === 2 || flushRequests === 4) throw hubErrorOf('REQUEST_TIMEOUT');
+      }
+      return answer(call);
+    };
+    await expect(inbox.flush()).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    await expect(inbox.flush()).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    await inbox.flush();
+    const receipts = hub.sent('receipt:send').map((p) => p.receipt.receipt.ids as string[]);
+    expect(receipts.map((ids) => ids.length)).toEqual([100, 50, 50]);
+    expect(receipts[2]).toEqual(receipts[1]);
+    expect(hub.sent('conversation:ack')).toEqual([
+      { conv, cursor: log[149]?.cursor },
+      { conv, cursor: log[149]?.cursor },
+    ]);
+    await inbox.flush();
+    expect(hub.sent('receipt:send')).toHaveLength(3);
+    expect(hub.sent('conversation:ack')).toHaveLength(2);
   });
 
   it('syncs page after page from the acknowledged position', async () => {
