@@ -1,6 +1,7 @@
 import { UndecryptableError as CryptoCheckError, canonicalBytes } from '@ncp-hub/protocol';
 import { z } from 'zod';
 import { inputError } from './input-error.js';
+import { hasDuplicateMembers } from './json-duplicates.js';
 import { getSodium } from './sodium.js';
 import { orUndecryptable } from './sodium-failures.js';
 
@@ -59,7 +60,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * The content of a padded plaintext (the inverse of {@link encodeContent}). Throws
  * `CryptoCheckError('CONTENT_INVALID')` when the length is not a positive multiple of 256,
- * the padding is wrong, the bytes are not UTF-8, not JSON, or not a known content.
+ * the padding is wrong, the bytes are not UTF-8, not JSON, JSON with a member named twice in
+ * one object (parsers disagree on which value wins), or not a known content.
  *
  * @example
  * ```ts
@@ -73,11 +75,10 @@ export async function decodeContent(bytes: Uint8Array): Promise<MessageContent> 
   }
   const sodium = await getSodium();
   // The cause (a JSON syntax error) may quote the plaintext: it is dropped on purpose.
-  const value: unknown = orUndecryptable('CONTENT_INVALID', () =>
-    JSON.parse(utf8.decode(sodium.unpad(bytes, CONTENT_PADDING_BLOCK))),
-  );
+  const json = orUndecryptable('CONTENT_INVALID', () => utf8.decode(sodium.unpad(bytes, CONTENT_PADDING_BLOCK)));
+  const value: unknown = orUndecryptable('CONTENT_INVALID', () => JSON.parse(json));
   const parsed = messageContentSchema.safeParse(value);
-  if (!parsed.success) {
+  if (!parsed.success || hasDuplicateMembers(json)) {
     throw new CryptoCheckError('CONTENT_INVALID');
   }
   return parsed.data;

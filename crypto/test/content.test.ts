@@ -67,4 +67,17 @@ describe('message content', () => {
     await expectContentInvalid(sodium.pad(new Uint8Array([0x7b, 0xff, 0x7d]), 256));
     expect(await decodeContent(pad('{ "v": 1, "type": "text", "text": "x" }'))).toEqual(text('x'));
   });
+
+  it('refuses content with a member named twice, however the name is written', async () => {
+    const sodium = await getSodium();
+    const pad = (value: string) => sodium.pad(new TextEncoder().encode(value), 256);
+    await expectContentInvalid(pad('{"v":1,"type":"text","text":"a","text":"dup"}'));
+    await expectContentInvalid(pad('{"v":1,"type":"text","text":"a","\\u0074ext":"dup"}'));
+    await expectContentInvalid(pad('{"v":1,"v":1,"type":"text","text":"a"}'));
+    await expectContentInvalid(pad('{ "type" : "text", "v":1, "text":"a" , "type":"text"}'));
+    // The same name in a string value, or escaped quotes, is not a member.
+    expect(await decodeContent(pad('{"v":1,"type":"text","text":"\\"text\\": \\"x\\", {\\"text\\""}'))).toEqual(
+      text('"text": "x", {"text"'),
+    );
+  });
 });
