@@ -105,6 +105,16 @@ export class Conversations {
     return verified;
   }
 
+  /**
+   * The conversation as the hub has it now, verified and kept (`MEMBERSHIP_INVALID` if it
+   * does not verify): for a sender told that its members' devices changed, as a member may
+   * have been added since it last heard.
+   */
+  async refresh(conv: ConversationId): Promise<Conversation> {
+    const { conversation } = await this.deps.hub.request('conversation:get', { conv });
+    return this.adoptAnswer(conversation);
+  }
+
   /** Every conversation of this officer whose chain verifies. */
   async list(): Promise<Conversation[]> {
     const { conversations } = await this.deps.hub.request('conversation:list', {});

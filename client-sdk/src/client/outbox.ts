@@ -6,6 +6,8 @@ import {
   type Cursor,
   type Envelope,
   type EnvelopeHeader,
+  HubError,
+  type HubErrorCode,
   type MessageId,
   toBase64url,
 } from '@ncp-hub/protocol';
@@ -16,13 +18,28 @@ import type { LocalDevice } from './local-device.js';
 import type { ReceiveState } from './receive-state.js';
 import { type RecipientSource, sendToCurrentDevices } from './send-to-current-devices.js';
 import { STORE_KEYS } from './store-keys.js';
-import { TaskQueue } from './task-queue.js';
+import { KeyedTaskQueue } from './task-queue.js';
 
 /** A message the hub has stored. */
 export interface SentMessage {
   id: MessageId;
   cursor: Cursor;
 }
+
+/** Options of {@link HubClient.send}. */
+export interface SendOptions {
+  /**
+   * The message's id: 16 random bytes, base64url (`toBase64url(randomBytes(16))`); the SDK
+   * makes one when not given. Give the id of a send that failed with `REQUEST_TIMEOUT`, or
+   * with `NOT_CONNECTED` once it had gone out, to send that message again: the hub may have
+   * stored it, so it goes again as it was (same id, seq and time), and the hub answers with
+   * where it stored it, or stores it now; recipients see it once either way.
+   */
+  id?: MessageId;
+}
+
+/** How many sends that may have been stored are kept, to be sent again by their id. */
+const MAX_UNCONFIRMED = 1000;
 
 /** The header of an envelope before sealing (`v` and `to` are added by `sealEnvelope`). */
 export type OutgoingHeader = Omit<EnvelopeHeader, 'v' | 'to'>;
@@ -32,7 +49,7 @@ export interface OutboxDeps {
   hub: HubRequester;
   device: LocalDevice;
   store: KeyStore;
-  conversations: Pick<Conversations, 'verified'>;
+  conversations: Pick<Conversations, 'verified' | 'refresh'>;
   directory: RecipientSource;
   received: Pick<ReceiveState, 'record'>;
 }
@@ -45,11 +62,20 @@ export function contentOf(content: string | MessageContent): MessageContent {
 /**
  * What this device sends: messages sealed to every current device of the verified members,
  * re-sealed when the hub says the devices changed, and this device's sequence numbers.
+ *
+ * The sends of one conversation go one at a time, each with the next sequence number, which
+ * is given back when the hub did not store the message: after a refusal with the hub's code
+ * (`RECIPIENTS_CHANGED` once the resends are used up, `NOT_A_MEMBER`, `DEVICE_NOT_PUBLISHED`,
+ * `RATE_LIMITED` ...), or a failure before it went out. So recipients see no false `gap`.
+ * A send that may have been stored (`REQUEST_TIMEOUT`, `NOT_CONNECTED` after it went out,
+ * the hub's `INTERNAL`) keeps its number and its id: see {@link SendOptions.id}.
  */
 export class Outbox {
   private readonly deps: OutboxDeps;
-  /** Sequence numbers are allocated one at a time. */
-  readonly #sequence = new TaskQueue(() => {});
+  /** The sends of each conversation, one at a time. */
+  readonly #conversations = new KeyedTaskQueue<ConversationId>();
+  /** Sends that may have been stored, by message id, oldest first: sent again as they were. */
+  readonly #unconfirmed = new Map<MessageId, OutgoingHeader>();
 
   constructor(deps: OutboxDeps) {
     this.deps = deps;
@@ -59,31 +85,13 @@ export class Outbox {
    * Seals `content` to every verified device of every member of `conv` (this officer's other
    * devices included) and sends it; resolves once the hub has stored it. `NOT_CONNECTED`
    * before anything is done when the connection is down; `NOT_A_MEMBER` when no device
-   * verifies. A refusal with `RECIPIENTS_CHANGED` re-seals the same message (same id and
-   * seq) to the devices looked up again (see {@link sendToCurrentDevices}).
+   * verifies. A refusal with `RECIPIENTS_CHANGED` takes the members again (the conversation
+   * as the hub has it now, verified) and re-seals the same message (same id and seq) to
+   * their devices looked up again (see {@link sendToCurrentDevices}).
    */
-  async send(conv: ConversationId, content: string | MessageContent): Promise<SentMessage> {
-    const { hub, device, conversations, directory, received } = this.deps;
-    if (!hub.connected) throw new ClientError('NOT_CONNECTED', 'not connected to the hub');
-    const conversation = await conversations.verified(conv);
-    const self = device.ref;
-    let header: OutgoingHeader | undefined;
-    return sendToCurrentDevices({
-      members: conversation.members,
-      exclude: device.address,
-      directory,
-      attempt: async (recipients) => {
-        if (recipients.length === 0) throw new ConversationError('NOT_A_MEMBER', 'no verified device to send to');
-        if (!header) {
-          const seq = await this.nextSeq(conv);
-          header = { id: toBase64url(randomBytes(16)), conv, from: self, ts: Date.now(), seq, kind: 'chat' };
-          await received.record(conv, device.address, header.id, seq);
-        }
-        const envelope = await this.seal(header, contentOf(content), recipients);
-        const { cursor } = await hub.request('message:send', { envelope });
-        return { id: header.id, cursor };
-      },
-    });
+  async send(conv: ConversationId, content: string | MessageContent, options: SendOptions = {}): Promise<SentMessage> {
+    if (!this.deps.hub.connected) throw new ClientError('NOT_CONNECTED', 'not connected to the hub');
+    return this.#conversations.run(conv, () => this.#send(conv, contentOf(content), options.id));
   }
 
   /** Seals and signs one envelope with this device's keys. */
@@ -94,17 +102,97 @@ export class Outbox {
   /** Notes the first message (seq 1) of a conversation this device opens itself, e.g. a query's question. */
   async claimFirstMessage(conv: ConversationId, id: MessageId): Promise<void> {
     const { store, device, received } = this.deps;
-    await this.#sequence.run(() => store.set(STORE_KEYS.sendSequence(conv), 1));
+    await this.#conversations.run(conv, () => store.set(STORE_KEYS.sendSequence(conv), 1));
     await received.record(conv, device.address, id, 1);
   }
 
-  /** The next sequence number of this device in a conversation, allocated one at a time. */
-  nextSeq(conv: ConversationId): Promise<number> {
+  /** One send, in its conversation's turn. */
+  async #send(conv: ConversationId, content: MessageContent, id: MessageId | undefined): Promise<SentMessage> {
+    const { hub, device, conversations, directory, received } = this.deps;
+    const again = id === undefined ? undefined : this.#unconfirmed.get(id);
+    const header = again?.conv === conv ? again : undefined;
+    // A send again keeps its number whatever happens: an earlier try may have been stored.
+    const send = { header, allocated: false, mayBeStored: header !== undefined };
+    try {
+      const conversation = await conversations.verified(conv);
+      const sent = await sendToCurrentDevices({
+        members: conversation.members,
+        currentMembers: async () => (await conversations.refresh(conv)).members,
+        exclude: device.address,
+        directory,
+        attempt: async (recipients) => {
+          if (recipients.length === 0) throw new ConversationError('NOT_A_MEMBER', 'no verified device to send to');
+          if (!send.header) {
+            const seq = await this.#nextSeq(conv);
+            send.header = {
+              id: id ?? toBase64url(randomBytes(16)),
+              conv,
+              from: device.ref,
+              ts: Date.now(),
+              seq,
+              kind: 'chat',
+            };
+            send.allocated = true;
+          }
+          const envelope = await this.seal(send.header, content, recipients);
+          // A request sends nothing (NOT_CONNECTED) exactly when the connection is down as it is made.
+          const goesOut = hub.connected;
+          try {
+            const { cursor } = await hub.request('message:send', { envelope });
+            return { id: send.header.id, cursor, seq: send.header.seq };
+          } catch (error) {
+            if (goesOut && mayHaveBeenStored(error)) send.mayBeStored = true;
+            throw error;
+          }
+        },
+      });
+      this.#unconfirmed.delete(sent.id);
+      await received.record(conv, device.address, sent.id, sent.seq);
+      return { id: sent.id, cursor: sent.cursor };
+    } catch (error) {
+      const tried = send.header;
+      if (tried && send.mayBeStored) this.#keepUnconfirmed(tried);
+      else if (tried) {
+        this.#unconfirmed.delete(tried.id);
+        if (send.allocated) await this.#giveBackSeq(conv, tried.seq);
+      }
+      throw error;
+    }
+  }
+
+  /** The next sequence number of this device in a conversation (in its conversation's turn). */
+  async #nextSeq(conv: ConversationId): Promise<number> {
     const { store } = this.deps;
-    return this.#sequence.run(async () => {
-      const seq = ((await store.get<number>(STORE_KEYS.sendSequence(conv))) ?? 0) + 1;
-      await store.set(STORE_KEYS.sendSequence(conv), seq);
-      return seq;
-    });
+    const seq = ((await store.get<number>(STORE_KEYS.sendSequence(conv))) ?? 0) + 1;
+    await store.set(STORE_KEYS.sendSequence(conv), seq);
+    return seq;
+  }
+
+  /** Gives back the last sequence number, of a message the hub did not store. */
+  async #giveBackSeq(conv: ConversationId, seq: number): Promise<void> {
+    const { store } = this.deps;
+    if ((await store.get<number>(STORE_KEYS.sendSequence(conv))) === seq) {
+      await store.set(STORE_KEYS.sendSequence(conv), seq - 1);
+    }
+  }
+
+  #keepUnconfirmed(header: OutgoingHeader): void {
+    this.#unconfirmed.delete(header.id);
+    this.#unconfirmed.set(header.id, header);
+    for (const oldest of this.#unconfirmed.keys()) {
+      if (this.#unconfirmed.size <= MAX_UNCONFIRMED) break;
+      this.#unconfirmed.delete(oldest);
+    }
   }
 }
+
+/**
+ * Whether the hub may have stored a message whose request failed so, after it went out: no
+ * answer in time, the connection lost before the answer, or the hub's own fault. Any other
+ * code is a refusal: the hub stored nothing.
+ */
+function mayHaveBeenStored(error: unknown): boolean {
+  return error instanceof HubError && MAY_HAVE_BEEN_STORED.has(error.code);
+}
+
+const MAY_HAVE_BEEN_STORED: ReadonlySet<HubErrorCode> = new Set(['REQUEST_TIMEOUT', 'NOT_CONNECTED', 'INTERNAL']);

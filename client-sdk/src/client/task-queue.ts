@@ -28,3 +28,22 @@ export class TaskQueue {
     await this.#tail;
   }
 }
+
+/**
+ * Tasks of one key run one at a time, in the order they were added; tasks of different keys
+ * run side by side (e.g. the sends of one conversation, each with the next sequence number).
+ */
+export class KeyedTaskQueue<K> {
+  readonly #tails = new Map<K, Promise<unknown>>();
+
+  /** Runs `task` after every task of `key` before it; its outcome goes to the caller. */
+  run<T>(key: K, task: () => Promise<T>): Promise<T> {
+    const run = (this.#tails.get(key) ?? Promise.resolve()).then(task);
+    const tail = run.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return run;
+  }
+}

@@ -107,6 +107,18 @@ describe('Conversations', () => {
     expect(fresh.hub.sent('conversation:get')).toHaveLength(1);
   });
 
+  it('refreshes a kept conversation from the hub, verified: a member added elsewhere is in it', async () => {
+    const { hub, conversations } = setUp();
+    const { id } = await conversations.create({ kind: 'group', members: [b1.officer], basis });
+    const elsewhere = setUp(); // another device of the officer, against the same hub
+    elsewhere.hub.answer = hub.answer;
+    await elsewhere.conversations.change(id, 'add', c1.officer);
+    expect((await conversations.verified(id)).members).toEqual([a1.officer, b1.officer]);
+    expect((await conversations.refresh(id)).members).toEqual([a1.officer, b1.officer, c1.officer]);
+    expect((await conversations.verified(id)).members).toEqual([a1.officer, b1.officer, c1.officer]);
+    expect(hub.sent('conversation:get')).toEqual([{ conv: id }]);
+  });
+
   it('reports a member the hub lists but the chain does not hold', async () => {
     const ghost = 'PL-KGP/ghost' as ConversationInfo['members'][number];
     const { conversations, of } = setUp((info) => ({ ...info, members: [...info.members, ghost] }));

@@ -13,19 +13,24 @@ const recipient = (address: string): EnvelopeRecipient => ({
   encryptionKey: new Uint8Array(32),
 });
 
-/** A directory whose answers are given in turn; it records invalidations. */
-function directory(...answers: string[][]): RecipientSource & { invalidated: number; lookups: number } {
+/** A directory whose answers are given in turn; it records the officers invalidated, and whom it was asked for. */
+function directory(...answers: string[][]): RecipientSource & {
+  invalidated: OfficerRef[][];
+  asked: OfficerRef[][];
+  lookups: number;
+} {
   const source = {
-    invalidated: 0,
+    invalidated: [] as OfficerRef[][],
+    asked: [] as OfficerRef[][],
     lookups: 0,
-    async recipientsOf() {
+    async recipientsOf(officers: readonly OfficerRef[]) {
+      source.asked.push([...officers]);
       const answer = answers[Math.min(source.lookups, answers.length - 1)] ?? [];
       source.lookups += 1;
       return answer.map(recipient);
     },
     invalidate(officers: readonly OfficerRef[]) {
-      expect(officers).toEqual(members);
-      source.invalidated += 1;
+      source.invalidated.push([...officers]);
     },
   };
   return source;
@@ -35,10 +40,15 @@ function directory(...answers: string[][]): RecipientSource & { invalidated: num
  * Sends through `source`; `answer` is the hub: it gets the recipients of each attempt and
  * resolves (stored) or throws. Resolves with what came back and the recipients of every attempt.
  */
-function send(source: RecipientSource, answer: (recipients: string[]) => string) {
+function send(
+  source: RecipientSource,
+  answer: (recipients: string[]) => string,
+  currentMembers?: () => Promise<OfficerRef[]>,
+) {
   const attempts: string[][] = [];
   const result = sendToCurrentDevices({
     members,
+    ...(currentMembers ? { currentMembers } : {}),
     exclude: 'UA-NPU/a/1',
     directory: source,
     attempt: async (recipients) => {
@@ -61,7 +71,7 @@ describe('sendToCurrentDevices', () => {
     const { result, attempts } = send(source, () => 'stored');
     expect(await result).toBe('stored');
     expect(attempts).toEqual([['PL-KGP/b/1']]);
-    expect(source.invalidated).toBe(0);
+    expect(source.invalidated).toEqual([]);
   });
 
   it('on RECIPIENTS_CHANGED looks the members up again and sends to the new devices', async () => {
@@ -71,7 +81,37 @@ describe('sendToCurrentDevices', () => {
     );
     expect(await result).toBe('stored');
     expect(attempts).toEqual([['PL-KGP/b/1'], ['PL-KGP/b/1', 'PL-KGP/b/2']]);
-    expect(source.invalidated).toBe(1);
+    // Only the officer the hub named is looked up again.
+    expect(source.invalidated).toEqual([[{ agency: 'PL-KGP', officer: 'b' }]]);
+  });
+
+  it('looks every member up again when the hub names no missing device', async () => {
+    const source = directory(['PL-KGP/b/1'], ['PL-KGP/b/1', 'PL-KGP/b/2']);
+    const { result } = send(source, (recipients) =>
+      recipients.length < 2 ? refuse(hubErrorOf('RECIPIENTS_CHANGED'))() : 'stored',
+    );
+    expect(await result).toBe('stored');
+    expect(source.invalidated).toEqual([members]);
+  });
+
+  it('seals to a member added since the members were taken: they are taken again after the refusal', async () => {
+    const c = { agency: 'NCB-PL', officer: 'c' };
+    const source = directory(['PL-KGP/b/1'], ['NCB-PL/c/1', 'PL-KGP/b/1']);
+    let taken = 0;
+    const { result, attempts } = send(
+      source,
+      (recipients) =>
+        recipients.includes('NCB-PL/c/1') ? 'stored' : refuse(hubErrorOf('RECIPIENTS_CHANGED', ['NCB-PL/c/1']))(),
+      async () => {
+        taken += 1;
+        return [...members, c];
+      },
+    );
+    expect(await result).toBe('stored');
+    expect(taken).toBe(1);
+    expect(source.asked).toEqual([members, [...members, c]]);
+    expect(source.invalidated).toEqual([[c]]);
+    expect(attempts).toEqual([['PL-KGP/b/1'], ['NCB-PL/c/1', 'PL-KGP/b/1']]);
   });
 
   it('gives up after maxResends and rethrows the hub error', async () => {
@@ -80,7 +120,7 @@ describe('sendToCurrentDevices', () => {
     const { result, attempts } = send(source, refuse(refusal));
     await expect(result).rejects.toBe(refusal);
     expect(attempts).toHaveLength(3);
-    expect(source.invalidated).toBe(2);
+    expect(source.invalidated).toHaveLength(2);
   });
 
   it('does not send the same recipients again: looking again changed nothing', async () => {
@@ -99,6 +139,6 @@ describe('sendToCurrentDevices', () => {
       await expect(result).rejects.toBe(error);
       expect(attempts).toHaveLength(1);
     }
-    expect(source.invalidated).toBe(0);
+    expect(source.invalidated).toEqual([]);
   });
 });

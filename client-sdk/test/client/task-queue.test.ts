@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskQueue } from '../../src/client/task-queue.js';
+import { KeyedTaskQueue, TaskQueue } from '../../src/client/task-queue.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 
@@ -57,5 +57,41 @@ describe('TaskQueue', () => {
     }
     await queue.idle();
     expect(done).toEqual([1, 2, 3]);
+  });
+});
+
+describe('KeyedTaskQueue', () => {
+  it('runs the tasks of one key one at a time, and those of other keys side by side', async () => {
+    const queue = new KeyedTaskQueue<string>();
+    const log: string[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = queue.run('a', async () => {
+      log.push('a1 start');
+      await held;
+      log.push('a1 end');
+    });
+    const second = queue.run('a', async () => {
+      log.push('a2');
+    });
+    await queue.run('b', async () => {
+      log.push('b1');
+    });
+    expect(log).toEqual(['a1 start', 'b1']);
+    release();
+    await Promise.all([first, second]);
+    expect(log).toEqual(['a1 start', 'b1', 'a1 end', 'a2']);
+  });
+
+  it("gives a task's failure to its caller only, and goes on with the next of its key", async () => {
+    const queue = new KeyedTaskQueue<string>();
+    const failed = queue.run('a', async () => {
+      throw new Error('no');
+    });
+    const next = queue.run('a', async () => 'next');
+    await expect(failed).rejects.toThrow('no');
+    await expect(next).resolves.toBe('next');
   });
 });
