@@ -124,6 +124,11 @@ export async function verifyOfficerToken(
   const now = Math.floor((options.currentDate ?? new Date()).getTime() / 1000);
   const { exp, iat, sub, roles } = payload as { exp: number; iat: number; sub: unknown; roles: unknown };
   if (iat > now + tolerance) refuse('AUTH_TOKEN_NOT_YET_VALID', 'the token was issued in the future (iat)');
+  // jose accepts an aud array that contains the hub; a token meant for other services too could be
+  // replayed between them, so it must name this hub alone.
+  if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
+    refuse('AUTH_AUDIENCE_INVALID', 'the token must be meant for this hub alone (aud)');
+  }
   if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
     refuse('AUTH_LIFETIME_TOO_LONG', `exp may be at most ${MAX_TOKEN_LIFETIME_SECONDS} seconds after iat`);
   }

@@ -131,6 +131,11 @@ const refusals: Array<{
     code: 'AUTH_AUDIENCE_INVALID',
     token: () => signRaw(agencies['UA-NPU'], { aud: 'other-hub' }),
   },
+  {
+    name: 'an audience of this hub and another service',
+    code: 'AUTH_AUDIENCE_INVALID',
+    token: () => signRaw(agencies['UA-NPU'], { aud: ['other-service', 'ncp-hub'] }),
+  },
   { name: 'no aud', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { aud: undefined }) },
   { name: 'no sub', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { sub: undefined }) },
   { name: 'no exp', code: 'AUTH_CLAIM_MISSING', token: () => signRaw(agencies['UA-NPU'], { exp: undefined }) },
@@ -245,6 +250,12 @@ describe('a valid token', () => {
       expect(await response.json()).toEqual({ identity: welcome.identity });
     },
   );
+
+  it('may name this hub alone in an audience array', async () => {
+    const token = await signRaw(agencies['UA-NPU'], { aud: ['ncp-hub'] });
+    const { welcome } = await connectOfficer(testHub.url, token);
+    expect(welcome.identity.agency).toBe('UA-NPU');
+  });
 
   it('is counted in the connected sockets gauge while connected', async () => {
     const { socket } = await connectOfficer(testHub.url, await tokenFor(agencies['UA-NPU']));
