@@ -6,6 +6,7 @@ import {
   type ClientToServerEvents,
   type DeviceId,
   EVENTS,
+  type HubError,
   hubErrorFromBody,
   type ServerToClientEvents,
   type SessionWelcome,
@@ -49,10 +50,18 @@ export interface ConnectionOptions {
   socket?: Partial<ManagerOptions & SocketOptions> | undefined;
 }
 
+/** The `disconnected` reason once socket.io has given up reconnecting (its `reconnectionAttempts` used up). */
+export const RECONNECT_FAILED = 'reconnect failed';
+
 /** Events of a {@link Connection}: the hub's events as they arrive, and the connection's state. */
 export type ConnectionEvents = Omit<ServerToClientEvents, 'session:expired'> & {
-  /** The connection was lost (`reason` as socket.io gives it); socket.io reconnects by itself. */
-  disconnected: (reason: string) => void;
+  /**
+   * The connection was lost (`reason` as socket.io gives it); socket.io reconnects by itself.
+   * `error` says why when the hub ended the session (the body of its `session:expired`: an
+   * `AuthError`), and once socket.io gave up reconnecting (reason {@link RECONNECT_FAILED},
+   * `HUB_UNREACHABLE`: nothing is tried any more).
+   */
+  disconnected: (reason: string, error?: HubError) => void;
   /** After the first welcome: a reconnection the hub refused, or a token that could not be had. */
   error: (error: unknown) => void;
 };
@@ -64,8 +73,9 @@ const SOCKET_IO_TIMEOUT = 'operation has timed out';
  * The socket to the hub, and the one place where requests go out: one typed
  * {@link Connection.request} with its timeout, and every failure turned into a hub error.
  * socket.io reconnects by itself after a loss; each accepted (re)connection is announced by
- * the hub's `session:welcome`, re-emitted here. A session that the hub ends because its token
- * expired is opened again with a fresh token when the token is a function.
+ * the hub's `session:welcome`, re-emitted here. A session that the hub ends (`session:expired`:
+ * the token expired, or the registry no longer accepts it) is opened again with a fresh token
+ * when the token is a function; a string token cannot be renewed, so the connection then stays down.
  */
 export class Connection extends TypedEmitter<ConnectionEvents> implements HubRequester {
   private readonly options: ConnectionOptions;
@@ -93,7 +103,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
     const { url, token, device, connectTimeoutMs } = this.options;
     return new Promise<SessionWelcome>((resolve, reject) => {
       let settled = false;
-      let expired = false;
+      /** Why the hub is ending the session: its `session:expired`, just before it disconnects. */
+      let endedBy: HubError | undefined;
       let lastFailure: unknown;
       const fail = (error: unknown) => {
         if (settled) return;
@@ -133,7 +144,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
       this.#socket = socket;
 
       socket.on(EVENTS.sessionWelcome, (welcome) => {
-        expired = false;
+        endedBy = undefined;
         this.emit(EVENTS.sessionWelcome, welcome);
         if (settled) return;
         settled = true;
@@ -154,16 +165,24 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
         else this.emit('error', refusal);
       });
       socket.io.on('reconnect_failed', () => {
-        if (!settled) unreachable();
+        if (!settled) return unreachable();
+        const attempts = socket.io.reconnectionAttempts();
+        this.emit(
+          'disconnected',
+          RECONNECT_FAILED,
+          new ClientError('HUB_UNREACHABLE', `the hub could not be reached again in ${attempts} attempts`),
+        );
       });
-      socket.on(EVENTS.sessionExpired, () => {
-        expired = true;
+      socket.on(EVENTS.sessionExpired, (body) => {
+        endedBy = hubErrorFromBody(body);
       });
       socket.on('disconnect', (reason) => {
-        this.emit('disconnected', reason);
+        const error = reason === 'io server disconnect' ? endedBy : undefined;
+        endedBy = undefined;
+        this.emit('disconnected', reason, error);
         // socket.io does not reconnect after the hub ends a session; with a token function a
         // fresh token can open a new one.
-        if (reason === 'io server disconnect' && expired && typeof token === 'function') socket.connect();
+        if (error && typeof token === 'function') socket.connect();
       });
       socket.on(EVENTS.conversationItem, (item) => this.emit(EVENTS.conversationItem, item));
       socket.on(EVENTS.conversationUpdated, (update) => this.emit(EVENTS.conversationUpdated, update));

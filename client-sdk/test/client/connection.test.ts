@@ -9,7 +9,7 @@ import { Server, type Socket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedPort } from '../../../test/helpers/sockets.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
+import { Connection, type ConnectionOptions, RECONNECT_FAILED } from '../../src/client/connection.js';
 
 const welcome = {
   protocol: 1,
@@ -137,8 +137,10 @@ describe('Connection', () => {
     const hub = await scriptedHub(undefined, () => ({ code: 'AUTH_TOKEN_EXPIRED', message: 'the token has expired' }));
     const c = connection(hub.url);
     await expect(c.open()).rejects.toMatchObject({ name: 'AuthError', code: 'AUTH_TOKEN_EXPIRED' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The client closes its transport: nothing is left that could try again.
+    await waitFor(() => hub.io.engine.clientsCount === 0, 5000, 10);
     expect(hub.tokens).toHaveLength(1);
+    expect(c.connected).toBe(false);
   });
 
   it('rejects open with HUB_UNREACHABLE when nothing answers within the timeout', async () => {
@@ -175,35 +177,78 @@ describe('Connection', () => {
   });
 
   it('reports a lost connection, fails the request in flight with NOT_CONNECTED, and is welcomed again', async () => {
-    const hub = await scriptedHub((socket) => socket.on('query:pending', () => {}));
+    let arrived: () => void = () => {};
+    const atTheHub = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const hub = await scriptedHub((socket) => socket.on('query:pending', () => arrived()));
     const c = connection(hub.url);
-    const reasons: string[] = [];
+    const reasons: Array<[string, unknown]> = [];
     const welcomes: unknown[] = [];
-    c.on('disconnected', (reason) => reasons.push(reason));
+    c.on('disconnected', (reason, error) => reasons.push([reason, error]));
     c.on('session:welcome', (w) => welcomes.push(w));
     await c.open();
     const pending = c.request('query:pending', {});
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await atTheHub; // the request is in flight: sent, not answered
     hub.sockets[0]?.conn.close(); // the transport drops
     await expect(pending).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     await expect(c.request('query:pending', {})).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
-    expect(reasons).toEqual(['transport close']);
+    expect(reasons).toEqual([['transport close', undefined]]);
     await waitFor(() => welcomes.length === 2, 5000, 10);
     expect(c.connected).toBe(true);
   });
 
-  it('opens a new session with a fresh token when the hub ends one whose token expired', async () => {
+  it('gives up, saying so with HUB_UNREACHABLE, once socket.io has used up its reconnection attempts', async () => {
+    const hub = await scriptedHub();
+    const c = connection(hub.url, {
+      socket: { reconnectionAttempts: 2, reconnectionDelay: 10, reconnectionDelayMax: 20 },
+    });
+    const reasons: Array<[string, unknown]> = [];
+    c.on('disconnected', (reason, error) => reasons.push([reason, error]));
+    await c.open();
+    await hub.io.close(); // the hub is gone for good
+    await waitFor(() => reasons.length === 2, 5000, 10);
+    expect(reasons).toEqual([
+      ['transport close', undefined],
+      [RECONNECT_FAILED, expect.objectContaining({ name: 'ClientError', code: 'HUB_UNREACHABLE' })],
+    ]);
+    expect(c.connected).toBe(false);
+  });
+
+  it('says why the hub ended a session, and opens a new one with a fresh token from the token function', async () => {
     const hub = await scriptedHub();
     let issued = 0;
     const c = connection(hub.url, { token: async () => `token-${++issued}` });
     const welcomes: unknown[] = [];
+    const reasons: Array<[string, unknown]> = [];
     c.on('session:welcome', (w) => welcomes.push(w));
+    c.on('disconnected', (reason, error) => reasons.push([reason, error]));
     await c.open();
     const [first] = hub.sockets;
     first?.emit('session:expired', { code: 'AUTH_TOKEN_EXPIRED', message: 'the token has expired' });
     first?.disconnect(true);
     await waitFor(() => welcomes.length === 2, 5000, 10);
     expect(hub.tokens).toEqual(['token-1', 'token-2']);
+    expect(reasons).toEqual([
+      ['io server disconnect', expect.objectContaining({ name: 'AuthError', code: 'AUTH_TOKEN_EXPIRED' })],
+    ]);
+  });
+
+  it('says why the hub ended a session with a string token, which it cannot renew: it stays disconnected', async () => {
+    const hub = await scriptedHub();
+    const c = connection(hub.url);
+    const reasons: Array<[string, unknown]> = [];
+    c.on('disconnected', (reason, error) => reasons.push([reason, error]));
+    await c.open();
+    const [first] = hub.sockets;
+    first?.emit('session:expired', { code: 'AUTH_KID_UNKNOWN', message: 'the key is no longer in the registry' });
+    first?.disconnect(true);
+    await waitFor(() => reasons.length === 1, 5000, 10);
+    expect(reasons).toEqual([
+      ['io server disconnect', expect.objectContaining({ name: 'AuthError', code: 'AUTH_KID_UNKNOWN' })],
+    ]);
+    expect(c.connected).toBe(false);
+    expect(hub.tokens).toEqual(['token-1']);
   });
 
   it('forwards the hub events to its listeners', async () => {
