@@ -149,6 +149,9 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       logger,
     );
     cleanups.push(() => services.close());
+    // Devices an older hub published have no expiry beside their entry: the store scripts need one.
+    const filled = await services.directory.fillMissingExpiries();
+    if (filled > 0) logger.info({ filled }, 'device expiries filled in from the directory');
     if (config.workers === 'embedded') services.startWorker();
     const gate: SessionGate = { authenticator, audit: services.audit, metrics, logger };
     const app = createHttpApp({

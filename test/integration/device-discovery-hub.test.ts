@@ -319,3 +319,61 @@ describe('RECIPIENTS_CHANGED', () => {
     expect(opened).toMatchObject({ ok: true, query: { id: query } });
   });
 });
+
+describe('the directory', () => {
+  it('keeps a device’s keys under concurrent publications: of several with different keys, one is stored', async () => {
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => connect(i % 2 ? peer : hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1')),
+    );
+    const attestations = await Promise.all(attempts.map((device) => attestationOf(device)));
+    const answers = await Promise.all(
+      attempts.map((device, i) => request(device.socket, EVENTS.directoryPublish, { attestation: attestations[i] })),
+    );
+    const accepted = answers.flatMap((answer, i) => (answer.ok ? [attestations[i]] : []));
+    expect(accepted).toHaveLength(1);
+    for (const answer of answers.filter((a) => !a.ok)) {
+      expect(answer).toMatchObject({ ok: false, error: { code: 'ATTESTATION_INVALID' } });
+    }
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const listed = await request(ua.socket, EVENTS.directoryDevices, {
+      officers: [{ agency: 'PL-KGP', officer: `pl.${run}` }],
+    });
+    expect(listed).toMatchObject({ ok: true, devices: { [`PL-KGP/pl.${run}`]: accepted } });
+  });
+
+  it('counts the devices an older hub published (no expiry hash): a hub that starts fills it in from the entries', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const conv = await createConversation(ua, pl);
+    // A device of pl, as a hub without the expiry hash stored it: its entry and its agency's set.
+    const legacy = { ...pl, ref: { ...pl.ref, device: 'pl-legacy' }, keys: await generateDeviceKeys() };
+    const jws = await attestationOf(legacy);
+    const { exp } = JSON.parse(Buffer.from(jws.split('.')[1] as string, 'base64url').toString()) as { exp: number };
+    const keys = directoryKeys(hub, legacy.ref);
+    await redis.hset(
+      keys.entries,
+      'pl-legacy',
+      JSON.stringify({
+        jws,
+        encryptionKey: toBase64url(legacy.keys.encryption.publicKey),
+        signingKey: toBase64url(legacy.keys.signing.publicKey),
+        expiresAt: exp,
+      }),
+    );
+    await redis.sadd(`${hub.redisPrefix}agency:PL-KGP:officers`, officerAddress(legacy.ref));
+    // An expired device of another officer, whose expiry is stored: the start leaves it as it is.
+    const expired = await published(hub, hub.agencies['PL-KGP'], `pl.expired.${run}`, 'old');
+    await expire(expired);
+
+    const started = await startTestHub({}, { peerOf: hub });
+    try {
+      expect(await redis.hget(keys.expiries, 'pl-legacy')).toBe(String(exp));
+      expect(Number(await redis.hget(directoryKeys(hub, expired.ref).expiries, 'old'))).toBeLessThan(Date.now() / 1000);
+      expect(
+        await request(ua.socket, EVENTS.messageSend, { envelope: await envelopeFrom(ua, conv, [pl]) }),
+      ).toMatchObject({ ok: false, error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(legacy.ref)] } });
+    } finally {
+      await started.stop();
+    }
+  });
+});

@@ -8,13 +8,17 @@ import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/pro
  */
 export function redisKeys(prefix: string) {
   const conversation = (conv: ConversationId) => `${prefix}{c:${conv}}`;
+  const directoryPrefix = `${prefix}dir:`;
   const deviceExpiriesPrefix = `${prefix}devexp:`;
   return {
     /** hash device -> JSON of the verified attestation */
-    directory: (officer: OfficerAddress) => `${prefix}dir:${officer}`,
+    directory: (officer: OfficerAddress) => `${directoryPrefix}${officer}`,
+    /** what {@link directory} puts before the officer address, to find every officer's hash (SCAN) */
+    directoryPrefix,
     /**
-     * hash device -> expiresAt (seconds) of each published device, written with `directory`:
-     * the message store's script checks recipients against it without decoding attestations
+     * hash device -> expiresAt (seconds) of each published device, written with `directory`
+     * (and filled in from it at start for entries an older hub wrote alone): the message
+     * store's script checks recipients against it without decoding attestations
      */
     deviceExpiries: (officer: OfficerAddress) => `${deviceExpiriesPrefix}${officer}`,
     /** what {@link deviceExpiries} puts before the officer address, for the scripts that build the key */
