@@ -3,11 +3,20 @@
  * (`directory:updated`) to everyone who shares a conversation with its officer, on every hub
  * node; and an envelope whose recipients leave out a current device of a member is refused
  * (`RECIPIENTS_CHANGED`, with the devices it `missing`), storing nothing, until it is sealed
- * again to include them. No test here waits on the clock: an expiry is written into the
+ * again to include them. A query's opening is checked and stored in one such step, its
+ * question and its statement. No test here waits on the clock: an expiry is written into the
  * directory's expiry hash, and a negative check waits for a later event instead.
  */
 import { randomBytes } from 'node:crypto';
-import { type DeviceKeys, generateDeviceKeys, sealEnvelope, signMembershipRecord } from '@ncp-hub/crypto';
+import { once } from 'node:events';
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net';
+import {
+  type DeviceKeys,
+  type EnvelopeRecipient,
+  generateDeviceKeys,
+  sealEnvelope,
+  signMembershipRecord,
+} from '@ncp-hub/crypto';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
 import {
   type Ack,
@@ -17,6 +26,7 @@ import {
   deviceAddress,
   type Envelope,
   EVENTS,
+  fromBase64url,
   type MembershipRecord,
   type MessageKind,
   officerAddress,
@@ -133,11 +143,20 @@ async function createConversation(creator: RawDevice, other: RawDevice): Promise
   return conv;
 }
 
+/** A device to seal to: one of this test's, or one looked up in the directory. */
+type SealTarget = RawDevice | EnvelopeRecipient;
+
+function recipientOf(target: SealTarget): EnvelopeRecipient {
+  return 'ref' in target
+    ? { address: deviceAddress(target.ref), encryptionKey: target.keys.encryption.publicKey }
+    : target;
+}
+
 /** An envelope from `sender`, sealed to `to` (fix `id` and `seq` to seal the same message again). */
 function envelopeFrom(
   sender: RawDevice,
   conv: string,
-  to: RawDevice[],
+  to: SealTarget[],
   options: { id?: string; seq?: number; kind?: MessageKind } = {},
 ): Promise<Envelope> {
   return sealEnvelope({
@@ -150,7 +169,7 @@ function envelopeFrom(
       kind: options.kind ?? 'chat',
     },
     content: { v: 1, type: 'text', text: 'hello' },
-    recipients: to.map((r) => ({ address: deviceAddress(r.ref), encryptionKey: r.keys.encryption.publicKey })),
+    recipients: to.map(recipientOf),
     signingSecretKey: sender.keys.signing.secretKey,
   });
 }
@@ -170,6 +189,31 @@ async function relayedEntries(agency: TestAgency, messageId: string): Promise<un
   expect(response.status).toBe(200);
   const { entries } = (await response.json()) as { entries: Array<{ type: string; data: { message?: string } }> };
   return entries.filter((entry) => entry.type === 'message.relayed' && entry.data.message === messageId);
+}
+
+/**
+ * The current devices of every officer of an agency, as the directory lists them (an NCB's
+ * desks, published by this file's earlier tests too): their addresses and encryption keys,
+ * read from the attestations' claims (the hub verified them when they were published).
+ */
+async function devicesOfAgency(asker: RawDevice, agency: string): Promise<EnvelopeRecipient[]> {
+  const answer = await request(asker.socket, EVENTS.directoryDevices, { agency });
+  expect(answer).toMatchObject({ ok: true });
+  const { devices } = answer as unknown as { devices: Record<string, string[]> };
+  return Object.values(devices)
+    .flat()
+    .map((jws) => {
+      const claims = JSON.parse(Buffer.from(jws.split('.')[1] as string, 'base64url').toString()) as {
+        iss: string;
+        sub: string;
+        dev: string;
+        enc: string;
+      };
+      return {
+        address: deviceAddress({ agency: claims.iss, officer: claims.sub, device: claims.dev }),
+        encryptionKey: fromBase64url(claims.enc),
+      };
+    });
 }
 
 /** The Redis keys of the directory (server/src/redis/redis-keys.ts `directory`, `deviceExpiries`). */
@@ -192,6 +236,102 @@ async function expire(device: RawDevice): Promise<void> {
     .hset(keys.entries, device.ref.device, JSON.stringify({ ...stored, expiresAt: past }))
     .hset(keys.expiries, device.ref.device, past)
     .exec();
+}
+
+/** The opening of a query by `requester`, its question and statement sealed to the devices given. */
+async function queryOpening(
+  requester: RawDevice,
+  counterpart: RawDevice,
+  to: { question: SealTarget[]; statement: SealTarget[] },
+) {
+  const query = toBase64url(randomBytes(16));
+  const { conv, signed } = await createRecord(requester, [counterpart.ref], {
+    type: 'operational-query',
+    query,
+    ground: 'THREAT_TO_LIFE',
+    caseReference: `CASE-${run}`,
+  });
+  const ids = { question: toBase64url(randomBytes(16)), statement: toBase64url(randomBytes(16)) };
+  return {
+    query,
+    conv,
+    /** The payload of `query:open`; `reseal` seals the same envelopes (same ids) to other devices. */
+    async payload(reseal: Partial<typeof to> = {}) {
+      const { question, statement } = { ...to, ...reseal };
+      return {
+        conversation: signed,
+        statement: await envelopeFrom(requester, conv, statement, { id: ids.statement, kind: 'query-statement' }),
+        question: await envelopeFrom(requester, conv, question, { id: ids.question, kind: 'query-question' }),
+      };
+    },
+  };
+}
+
+/**
+ * A TCP relay in front of the suite's Redis for one hub node, which can stop that node's
+ * commands between two of its steps: `holdAt(marker)` holds the first chunk the node sends
+ * that contains `marker`, and everything the node sends after it, until `release()`; Redis's
+ * answers pass freely. Meanwhile the other node, which talks to Redis directly, can act.
+ */
+interface RedisGate {
+  url: string;
+  /** Resolves once a chunk with `marker` is held. */
+  holdAt(marker: string): Promise<void>;
+  release(): void;
+  close(): Promise<void>;
+}
+
+async function startRedisGate(redisUrl: string): Promise<RedisGate> {
+  const target = new URL(redisUrl);
+  const sockets = new Set<Socket>();
+  let armed: { marker: string; held: () => void } | undefined;
+  let queue: Array<() => void> | undefined;
+  const server = createServer((client) => {
+    const upstream = connectTcp(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (queue) {
+        queue.push(() => upstream.write(chunk));
+      } else if (armed && chunk.includes(armed.marker)) {
+        const { held } = armed;
+        armed = undefined;
+        queue = [() => upstream.write(chunk)];
+        held();
+      } else {
+        upstream.write(chunk);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const url = new URL(redisUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    holdAt: (marker) =>
+      new Promise<void>((resolve) => {
+        armed = { marker, held: resolve };
+      }),
+    release() {
+      const waiting = queue ?? [];
+      queue = undefined;
+      for (const write of waiting) write();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 describe('directory:updated', () => {
@@ -295,28 +435,92 @@ describe('RECIPIENTS_CHANGED', () => {
     const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
     const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
     const plOther = await published(peer, peer.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
-    const desk = await published(hub, hub.agencies['NCB-UA'], `desk.${run}`, 'desk-1');
-    const query = toBase64url(randomBytes(16));
-    const { conv, signed } = await createRecord(ua, [pl.ref], {
-      type: 'operational-query',
-      query,
-      ground: 'THREAT_TO_LIFE',
-      caseReference: `CASE-${run}`,
-    });
-    const open = async (questionTo: RawDevice[]) =>
-      request(ua.socket, EVENTS.queryOpen, {
-        conversation: signed,
-        statement: await envelopeFrom(ua, conv, [...questionTo, desk], { kind: 'query-statement' }),
-        question: await envelopeFrom(ua, conv, questionTo, { kind: 'query-question' }),
-      });
+    await published(hub, hub.agencies['NCB-UA'], `desk.${run}`, 'desk-1');
+    const desks = await devicesOfAgency(ua, 'NCB-UA');
+    const opening = await queryOpening(ua, pl, { question: [pl], statement: [pl, plOther, ...desks] });
 
-    expect(await open([pl])).toMatchObject({
+    expect(await request(ua.socket, EVENTS.queryOpen, await opening.payload())).toMatchObject({
       ok: false,
       error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(plOther.ref)] },
     });
     // Nothing was written: the same query (same id, same conversation) opens once sealed again.
-    const opened = await open([pl, plOther]);
-    expect(opened).toMatchObject({ ok: true, query: { id: query } });
+    const opened = await request(ua.socket, EVENTS.queryOpen, await opening.payload({ question: [pl, plOther] }));
+    expect(opened).toMatchObject({ ok: true, query: { id: opening.query } });
+  });
+
+  it('applies to the statement of query:open: it must cover the counterpart’s and the requesting state’s NCB desks’ current devices', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    await published(peer, peer.agencies['NCB-UA'], `desk.${run}`, 'desk-1');
+    await published(hub, hub.agencies['NCB-UA'], `desk.${run}`, 'desk-2');
+    await published(hub, hub.agencies['NCB-PL'], `desk.${run}`, 'desk-pl');
+    const desks = await devicesOfAgency(ua, 'NCB-UA');
+    expect(desks.map((desk) => desk.address)).toEqual(
+      expect.arrayContaining([`NCB-UA/desk.${run}/desk-1`, `NCB-UA/desk.${run}/desk-2`]),
+    );
+    const opening = await queryOpening(ua, pl, { question: [pl], statement: [pl] });
+
+    // Without the desks of NCB-UA, the NCB the query informs: every one of them is missing.
+    expect(await request(ua.socket, EVENTS.queryOpen, await opening.payload())).toEqual({
+      ok: false,
+      error: {
+        code: 'RECIPIENTS_CHANGED',
+        message: expect.any(String),
+        missing: desks.map((desk) => desk.address).sort(),
+      },
+    });
+    // Without the counterpart's device (the question has it, the statement not).
+    expect(await request(ua.socket, EVENTS.queryOpen, await opening.payload({ statement: desks }))).toMatchObject({
+      ok: false,
+      error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(pl.ref)] },
+    });
+    // Nothing was claimed or created: the same query opens once both envelopes are complete;
+    // the requested state's NCB (NCB-PL, not informed by default) need not be a recipient.
+    const opened = await request(ua.socket, EVENTS.queryOpen, await opening.payload({ statement: [pl, ...desks] }));
+    expect(opened).toMatchObject({ ok: true, query: { id: opening.query, conversation: opening.conv } });
+    expect(await itemsOf(pl, opening.conv)).toHaveLength(1);
+  });
+
+  it('checks the question and stores it in one step: a device published while query:open is on its way is not left out', async () => {
+    const gate = await startRedisGate(inject('redisUrl'));
+    const gated = await startTestHub({ REDIS_URL: gate.url }, { peerOf: hub });
+    try {
+      const ua = await published(gated, gated.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+      const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+      const desks = await devicesOfAgency(ua, 'NCB-UA');
+      const opening = await queryOpening(ua, pl, { question: [pl], statement: [pl, ...desks] });
+      const payload = await opening.payload();
+
+      // The gated node's first command that names the query id waits; meanwhile the counterpart
+      // publishes a second device through the other node.
+      const held = gate.holdAt(opening.query);
+      const answer = request(ua.socket, EVENTS.queryOpen, payload);
+      await held;
+      const plNew = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-2');
+      gate.release();
+
+      expect(await answer).toMatchObject({
+        ok: false,
+        error: { code: 'RECIPIENTS_CHANGED', missing: [deviceAddress(plNew.ref)] },
+      });
+      // Nothing half-open: no conversation, and the query id is still free.
+      expect(await request(pl.socket, EVENTS.conversationGet, { conv: opening.conv })).toMatchObject({
+        ok: false,
+        error: { code: 'CONVERSATION_NOT_FOUND' },
+      });
+      const opened = await request(
+        ua.socket,
+        EVENTS.queryOpen,
+        await opening.payload({ question: [pl, plNew], statement: [pl, plNew, ...desks] }),
+      );
+      expect(opened).toMatchObject({ ok: true, query: { id: opening.query } });
+      const [question] = (await itemsOf(plNew, opening.conv)) as Array<{ envelope: Envelope }>;
+      expect(question?.envelope.header.to).toContain(deviceAddress(plNew.ref));
+    } finally {
+      closeAllSockets();
+      await gated.stop();
+      await gate.close();
+    }
   });
 });
 

@@ -1,5 +1,4 @@
 import { verifyMembershipChain } from '@ncp-hub/crypto';
-import type { AuditEvent } from '@ncp-hub/keys';
 import {
   type ConversationId,
   type ConversationInfo,
@@ -9,6 +8,7 @@ import {
   deviceAddress,
   fromBase64url,
   hubError,
+  type MembershipRecord,
   type OfficerAddress,
   officerAddress,
   parseOfficerAddress,
@@ -20,24 +20,73 @@ import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
-/** Appends a record only if the chain still has `seq - 1` records (no concurrent change lost). */
-const APPEND_RECORD = `
-if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) - 1 then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[2])
-if ARGV[3] == 'add' then redis.call('SADD', KEYS[2], ARGV[4]) end
-if ARGV[3] == 'remove' then redis.call('SREM', KEYS[2], ARGV[4]) end
-if ARGV[3] == 'create' then
-  redis.call('HSET', KEYS[3], 'kind', ARGV[6], 'basis', ARGV[7], 'createdAt', ARGV[8])
-  for i = 9, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+/**
+ * Appends a signed membership record, in Lua, for APPEND_RECORD and for the opening of a query
+ * (which creates its conversation with its question): only if the chain still has `seq - 1`
+ * records (no concurrent change lost); then applies it (the members added or removed, or for
+ * `create` the conversation's meta and members) and appends its audit event. `keys` holds
+ * `records`, `members`, `meta` and `audit`; `record` the fields of {@link RecordWrite}.
+ * Returns false when the chain changed.
+ */
+export const APPEND_RECORD_LUA = `
+local function appendRecord(keys, record)
+  if redis.call('LLEN', keys.records) ~= tonumber(record.seq) - 1 then return false end
+  redis.call('RPUSH', keys.records, record.json)
+  if record.op == 'add' then redis.call('SADD', keys.members, record.member) end
+  if record.op == 'remove' then redis.call('SREM', keys.members, record.member) end
+  if record.op == 'create' then
+    redis.call('HSET', keys.meta, 'kind', record.kind, 'basis', record.basis, 'createdAt', record.createdAt)
+    for _, member in ipairs(record.members) do redis.call('SADD', keys.members, member) end
+  end
+  redis.call('XADD', keys.audit, '*', 'e', record.audit)
+  return true
 end
-redis.call('XADD', KEYS[4], '*', 'e', ARGV[5])
-return 1
+`;
+
+/**
+ * Appends one record in a single round trip. ARGV: seq, JSON, op, member, audit event, kind,
+ * basis, created at, then the members of a `create`. Returns 1 appended, 0 the chain changed.
+ */
+const APPEND_RECORD = `${APPEND_RECORD_LUA}
+local members = {}
+for i = 9, #ARGV do table.insert(members, ARGV[i]) end
+local appended = appendRecord({ records = KEYS[1], members = KEYS[2], meta = KEYS[3], audit = KEYS[4] }, {
+  seq = ARGV[1], json = ARGV[2], op = ARGV[3], member = ARGV[4], audit = ARGV[5],
+  kind = ARGV[6], basis = ARGV[7], createdAt = ARGV[8], members = members,
+})
+if appended then return 1 end
+return 0
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     ncpAppendRecord(...args: Array<string | number>): Result<number, Context>;
   }
+}
+
+/** What {@link APPEND_RECORD_LUA} is given to append a record, for a script that appends it with other writes. */
+export interface RecordWrite {
+  keys: { records: string; members: string; meta: string; audit: string };
+  record: {
+    seq: string;
+    json: string;
+    op: 'create';
+    member: '';
+    audit: string;
+    kind: string;
+    basis: string;
+    createdAt: string;
+    members: OfficerAddress[];
+  };
+}
+
+/** A `create` record that passed every check that {@link ConversationService.create} makes before writing. */
+export interface CheckedCreation {
+  signed: SignedMembershipRecord;
+  /** `signed.record`, a `create`. */
+  record: Extract<MembershipRecord, { op: 'create' }>;
+  /** Its members' addresses, each once. */
+  members: OfficerAddress[];
 }
 
 /** What a membership change did, for the realtime layer to move sockets between rooms. */
@@ -71,8 +120,8 @@ export class ConversationService {
   async #appendRecord(
     signed: SignedMembershipRecord,
     member: string,
-    audit: AuditEvent,
-    createFields: Array<string | number> = [],
+    audit: string,
+    createFields: Array<string | number> = ['', '', ''],
   ): Promise<boolean> {
     const { record } = signed;
     const appended = await this.redis.ncpAppendRecord(
@@ -84,7 +133,7 @@ export class ConversationService {
       JSON.stringify(signed),
       record.op,
       member,
-      JSON.stringify(audit),
+      audit,
       ...createFields,
     );
     return appended === 1;
@@ -99,6 +148,27 @@ export class ConversationService {
     signed: SignedMembershipRecord,
     options: { operationalQuery?: boolean } = {},
   ): Promise<MembershipChange> {
+    const checked = await this.checkCreation(actor, signed, options);
+    const { record } = this.creationWrite(checked);
+    const appended = await this.#appendRecord(signed, '', record.audit, [
+      record.kind,
+      record.basis,
+      record.createdAt,
+      ...record.members,
+    ]);
+    if (!appended) throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    return this.created(checked);
+  }
+
+  /**
+   * Every check {@link create} makes of a `create` record before writing it (AGENCY_UNKNOWN,
+   * MEMBERSHIP_INVALID, CONVERSATION_EXISTS, SENDER_MISMATCH); writes nothing.
+   */
+  async checkCreation(
+    actor: DeviceRef,
+    signed: SignedMembershipRecord,
+    options: { operationalQuery?: boolean } = {},
+  ): Promise<CheckedCreation> {
     const { record } = signed;
     if (record.op !== 'create') throw hubError('MEMBERSHIP_INVALID', 'a conversation starts with a create record');
     if ((record.basis.type === 'operational-query') !== (options.operationalQuery === true)) {
@@ -115,17 +185,39 @@ export class ConversationService {
       throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
     }
     await this.checkChain(actor, [], signed);
-    const members = [...new Set(record.members.map(officerAddress))];
-    const appended = await this.#appendRecord(
-      signed,
-      '',
-      membershipChanged(
-        record,
-        record.members.map((m) => m.agency),
-      ),
-      [record.kind, JSON.stringify(record.basis), Date.now(), ...members],
-    );
-    if (!appended) throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+    return { signed, record, members: [...new Set(record.members.map(officerAddress))] };
+  }
+
+  /** What appending a checked `create` record writes, for a script that writes it with other things. */
+  creationWrite({ signed, record, members }: CheckedCreation): RecordWrite {
+    return {
+      keys: {
+        records: this.keys.conversationRecords(record.conv),
+        members: this.keys.conversationMembers(record.conv),
+        meta: this.keys.conversationMeta(record.conv),
+        audit: this.keys.auditStream,
+      },
+      record: {
+        seq: String(record.seq),
+        json: JSON.stringify(signed),
+        op: 'create',
+        member: '',
+        audit: JSON.stringify(
+          membershipChanged(
+            record,
+            record.members.map((member) => member.agency),
+          ),
+        ),
+        kind: record.kind,
+        basis: JSON.stringify(record.basis),
+        createdAt: String(Date.now()),
+        members,
+      },
+    };
+  }
+
+  /** After a checked `create` record was appended: indexes the conversation under its members, and reads it back. */
+  async created({ signed, record, members }: CheckedCreation): Promise<MembershipChange> {
     const pipeline = this.redis.pipeline();
     for (const member of members) pipeline.sadd(this.keys.officerConversations(member), record.conv);
     await pipeline.exec();
@@ -146,7 +238,11 @@ export class ConversationService {
     const memberAgencies = [...(await this.redis.smembers(this.keys.conversationMembers(record.conv))), member].map(
       (address) => parseOfficerAddress(address as OfficerAddress).agency,
     );
-    const appended = await this.#appendRecord(signed, member, membershipChanged(record, memberAgencies));
+    const appended = await this.#appendRecord(
+      signed,
+      member,
+      JSON.stringify(membershipChanged(record, memberAgencies)),
+    );
     if (!appended) throw hubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
     if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);
     else await this.redis.srem(this.keys.officerConversations(member), record.conv);

@@ -5,9 +5,9 @@ import {
   type ConversationItem,
   type Cursor,
   type DeviceAddress,
+  type DeviceRef,
   deviceAddress,
   type Envelope,
-  type OfficerAddress,
   officerAddress,
   RequestError,
   type SignedReceipt,
@@ -15,92 +15,72 @@ import {
 import type { Redis, Result } from 'ioredis';
 import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';
+import { DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
- * The recipients rule, in Lua for the scripts below: the devices (`AGENCY/officer/device`) of
- * `members` that are published and unexpired at `now` (seconds), other than the sending
- * device, and not listed in `to` (an envelope's `header.to`): sorted, empty when none is left
- * out. It reads the officers' `deviceExpiries` hashes by building their keys from `prefix`:
- * keys no script declares, which a single Redis allows (the hub needs one; see redis-keys.ts).
+ * Appends one item to a conversation's log, in Lua, for APPEND_ITEM and for the opening of a
+ * query (which stores its question with the conversation): trims the log by count and age
+ * (exactly: retention is a promise to the agencies, not a hint), remembers a message id with
+ * its sender (`item.seenTtl` set), and appends the item's audit event (ids and sizes only),
+ * whose agencies are the conversation's `members`' (not the client-written `header.to`).
+ * `keys` holds `log`, `seen` and `audit`; returns the item's cursor.
  */
-const MISSING_RECIPIENTS = `
-local function missingRecipients(members, prefix, now, sender, to)
-  local listed = {}
-  for _, address in ipairs(to) do listed[address] = true end
-  local missing = {}
+export const APPEND_TO_LOG_LUA = `
+local function appendToLog(keys, members, item)
+  local cursor = redis.call('XADD', keys.log, 'MAXLEN', item.maxItems, '*', 't', item.type, 'r', item.receivedAt, 'd', item.json)
+  redis.call('XTRIM', keys.log, 'MINID', item.minId)
+  if item.seenTtl then redis.call('SET', keys.seen, cursor .. ' ' .. item.sender, 'EX', item.seenTtl) end
+  local event = cjson.decode(item.audit)
+  local seen, agencies = {}, {}
   for _, member in ipairs(members) do
-    local devices = redis.call('HGETALL', prefix .. member)
-    for i = 1, #devices, 2 do
-      local address = member .. '/' .. devices[i]
-      if tonumber(devices[i + 1]) > now and address ~= sender and not listed[address] then
-        table.insert(missing, address)
-      end
-    end
+    local agency = string.match(member, '^([^/]+)/')
+    if agency and not seen[agency] then seen[agency] = true; table.insert(agencies, agency) end
   end
-  table.sort(missing)
-  return missing
-end
-local function argvFrom(first)
-  local values = {}
-  for i = first, #ARGV do table.insert(values, ARGV[i]) end
-  return values
+  table.sort(agencies)
+  event.agencies = agencies
+  redis.call('XADD', keys.audit, '*', 'e', cjson.encode(event))
+  return cursor
 end
 `;
 
 /**
- * Stores one item in a single round trip: checks membership, drops a re-sent message id
- * (answering with the cursor it was stored at), checks (when ARGV[11] is 1) that the
- * message's recipients (ARGV[14..]) leave out no current device of a member, appends to the
- * conversation log and trims it by count and age (exactly: retention is a promise to the
- * agencies, not a hint), and appends its audit event (ids and sizes only) in the same step.
- * Returns {1, cursor} stored, {2, cursor} already stored, {0} not a member, {-1} no conversation,
- * {-2} the message id belongs to another sender, {-3, device...} the devices left out.
+ * Stores one item in a single round trip. ARGV: 1 the sender's officer, 2 its device id,
+ * 3 now (seconds), 4 the expiries' key prefix, 5 type, 6 JSON, 7 received at, 8 max items,
+ * 9 min id, 10 seen TTL, 11 dedupe (1|0), 12 the sender's device address, 13 audit event,
+ * 14 check recipients (1|0), 15.. `header.to`. Checks membership, drops a re-sent message id
+ * (answering with the cursor it was stored at), checks (when ARGV[14] is 1) that the
+ * recipients leave out no current device of a member, and appends. Returns {1, cursor}
+ * stored, {2, cursor} already stored, {0} not a member, {-1} no conversation, {-2} the
+ * message id belongs to another sender, {-3, device...} the devices left out.
  */
-const APPEND_ITEM = `${MISSING_RECIPIENTS}
+const APPEND_ITEM = `${DEVICE_RULES_LUA}${APPEND_TO_LOG_LUA}
+local prefix, now = ARGV[4], tonumber(ARGV[3])
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
   return {0}
 end
-local dedupe = ARGV[8] == '1'
+local dedupe = ARGV[11] == '1'
 if dedupe then
   local seen = redis.call('GET', KEYS[3])
   if seen then
     local space = string.find(seen, ' ', 1, true)
-    if string.sub(seen, space + 1) ~= ARGV[9] then return {-2} end
+    if string.sub(seen, space + 1) ~= ARGV[12] then return {-2} end
     return {2, string.sub(seen, 1, space - 1)}
   end
 end
 local members = redis.call('SMEMBERS', KEYS[1])
-if ARGV[11] == '1' then
-  local missing = missingRecipients(members, ARGV[13], tonumber(ARGV[12]), ARGV[9], argvFrom(14))
+if ARGV[14] == '1' then
+  local to = {}
+  for i = 15, #ARGV do table.insert(to, ARGV[i]) end
+  local missing = sorted(missingRecipients(members, prefix, now, ARGV[12], to, {}))
   if #missing > 0 then return {-3, unpack(missing)} end
 end
-local cursor = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 't', ARGV[2], 'r', ARGV[4], 'd', ARGV[3])
-redis.call('XTRIM', KEYS[2], 'MINID', ARGV[6])
-if dedupe then redis.call('SET', KEYS[3], cursor .. ' ' .. ARGV[9], 'EX', ARGV[7]) end
--- The audit event's agencies are the conversation's members' (not the client-written header.to).
-local event = cjson.decode(ARGV[10])
-local seen, agencies = {}, {}
-for _, member in ipairs(members) do
-  local agency = string.match(member, '^([^/]+)/')
-  if agency and not seen[agency] then seen[agency] = true; table.insert(agencies, agency) end
-end
-table.sort(agencies)
-event.agencies = agencies
-redis.call('XADD', KEYS[4], '*', 'e', cjson.encode(event))
+local cursor = appendToLog({ log = KEYS[2], seen = KEYS[3], audit = KEYS[4] }, members, {
+  type = ARGV[5], json = ARGV[6], receivedAt = ARGV[7], maxItems = ARGV[8], minId = ARGV[9],
+  seenTtl = dedupe and ARGV[10] or nil, sender = ARGV[12], audit = ARGV[13],
+})
 return {1, cursor}
-`;
-
-/**
- * The recipients rule on its own, for an envelope to be stored once its conversation exists
- * (a query's question): ARGV prefix, now, sender, the member count n, n members, then `to`.
- */
-const MISSING_RECIPIENTS_OF = `${MISSING_RECIPIENTS}
-local count = tonumber(ARGV[4])
-local members = {}
-for i = 5, 4 + count do table.insert(members, ARGV[i]) end
-return missingRecipients(members, ARGV[1], tonumber(ARGV[2]), ARGV[3], argvFrom(5 + count))
 `;
 
 /** Moves a device's acknowledged cursor forward, never back. */
@@ -122,8 +102,24 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     ncpAppendItem(...args: Array<string | number>): Result<AppendResult, Context>;
     ncpAck(key: string, conv: string, cursor: string): Result<string, Context>;
-    ncpMissingRecipients(...args: Array<string | number>): Result<DeviceAddress[], Context>;
   }
+}
+
+/** What {@link APPEND_TO_LOG_LUA} is given to store a message, for a script that stores it with other writes. */
+export interface MessageWrite {
+  keys: { log: string; seen: string; audit: string };
+  item: {
+    type: 'm';
+    json: string;
+    receivedAt: string;
+    maxItems: string;
+    minId: string;
+    seenTtl: string;
+    sender: DeviceAddress;
+    audit: string;
+  };
+  /** When it was received (milliseconds), as `item.receivedAt`. */
+  receivedAt: number;
 }
 
 /** The outcome of storing an item. */
@@ -152,7 +148,6 @@ export class MessageService {
     this.config = config;
     redis.defineCommand('ncpAppendItem', { numberOfKeys: 4, lua: APPEND_ITEM });
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
-    redis.defineCommand('ncpMissingRecipients', { numberOfKeys: 0, lua: MISSING_RECIPIENTS_OF });
   }
 
   /** Throws PAYLOAD_TOO_LARGE for an envelope over MAX_ENVELOPE_BYTES; returns its JSON. */
@@ -166,46 +161,47 @@ export class MessageService {
   }
 
   /**
-   * Throws RECIPIENTS_CHANGED, with the devices left out as `missing`, when `envelope`'s
-   * recipients leave out a current device of one of `members` (the sending device aside). For
-   * an envelope whose conversation is not stored yet; {@link storeEnvelope} checks the others
-   * as it stores them.
+   * What storing `envelope` as a message writes, for a script that stores it together with
+   * other writes (the question of a query, with its conversation): size-checked, its audit
+   * event, the retention in force, and its id remembered as a re-sent one would be.
    */
-  async assertRecipients(envelope: Envelope, members: readonly OfficerAddress[]): Promise<void> {
-    const { header } = envelope;
-    const missing = await this.redis.ncpMissingRecipients(
-      this.keys.deviceExpiriesPrefix,
-      nowInSeconds(),
-      deviceAddress(header.from),
-      members.length,
-      ...members,
-      ...header.to,
-    );
-    if (missing.length > 0) throw recipientsChanged(missing);
-  }
-
-  /**
-   * Stores an envelope whose sender the caller has checked; one Redis round trip, which also
-   * refuses it with RECIPIENTS_CHANGED when its recipients leave out a current device of a
-   * member (unless `checkRecipients` is false: the caller checked them).
-   */
-  async storeEnvelope(envelope: Envelope, options: { checkRecipients?: boolean } = {}): Promise<StoredItem> {
+  messageWrite(envelope: Envelope): MessageWrite {
     const json = this.assertSize(envelope);
     const { header } = envelope;
     const receivedAt = Date.now();
-    const [status, cursor] = await this.append(
-      header.conv,
-      officerAddress(header.from),
-      'm',
-      json,
-      receivedAt,
-      messageRelayed(envelope, json.length),
-      {
-        messageId: header.id,
-        sender: deviceAddress(header.from),
-        recipients: options.checkRecipients === false ? undefined : header.to,
+    return {
+      keys: {
+        log: this.keys.conversationLog(header.conv),
+        seen: this.keys.conversationSeen(header.conv, header.id),
+        audit: this.keys.auditStream,
       },
-    );
+      item: {
+        type: 'm',
+        json,
+        receivedAt: String(receivedAt),
+        maxItems: String(this.config.retentionMaxItems),
+        minId: String(this.#oldestKept(receivedAt)),
+        seenTtl: String(this.#seenSeconds()),
+        sender: deviceAddress(header.from),
+        audit: JSON.stringify(messageRelayed(envelope, json.length)),
+      },
+      receivedAt,
+    };
+  }
+
+  /**
+   * Stores an envelope whose `header.from` the caller has checked is the connection's device;
+   * one Redis round trip, which also refuses it with RECIPIENTS_CHANGED when its recipients
+   * leave out a current device of a member.
+   */
+  async storeEnvelope(envelope: Envelope): Promise<StoredItem> {
+    const json = this.assertSize(envelope);
+    const { header } = envelope;
+    const receivedAt = Date.now();
+    const [status, cursor] = await this.append(header.from, header.conv, 'm', json, receivedAt, {
+      audit: messageRelayed(envelope, json.length),
+      dedupe: { messageId: header.id, recipients: header.to },
+    });
     return { item: { type: 'message', conv: header.conv, cursor, receivedAt, envelope }, duplicate: status === 2 };
   }
 
@@ -213,51 +209,46 @@ export class MessageService {
   async storeReceipt(receipt: SignedReceipt): Promise<StoredItem> {
     const { conv, by } = receipt.receipt;
     const receivedAt = Date.now();
-    const [, cursor] = await this.append(
-      conv,
-      officerAddress(by),
-      'r',
-      JSON.stringify(receipt),
-      receivedAt,
-      receiptRelayed(receipt),
-    );
+    const [, cursor] = await this.append(by, conv, 'r', JSON.stringify(receipt), receivedAt, {
+      audit: receiptRelayed(receipt),
+    });
     return { item: { type: 'receipt', conv, cursor, receivedAt, receipt }, duplicate: false };
   }
 
   private async append(
+    sender: DeviceRef,
     conv: ConversationId,
-    member: string,
     type: 'm' | 'r',
     json: string,
     receivedAt: number,
-    audit: AuditEvent,
-    dedupe?: { messageId: string; sender: DeviceAddress; recipients: readonly DeviceAddress[] | undefined },
+    options: { audit: AuditEvent; dedupe?: { messageId: string; recipients: readonly DeviceAddress[] } },
   ): Promise<[1 | 2, Cursor]> {
-    const recipients = dedupe?.recipients;
+    const { dedupe } = options;
     const result = await this.redis.ncpAppendItem(
       this.keys.conversationMembers(conv),
       this.keys.conversationLog(conv),
       this.keys.conversationSeen(conv, dedupe?.messageId ?? '-'),
       this.keys.auditStream,
-      member,
+      officerAddress(sender),
+      sender.device,
+      nowInSeconds(),
+      this.keys.deviceExpiriesPrefix,
       type,
       json,
       receivedAt,
       this.config.retentionMaxItems,
-      receivedAt - this.config.retentionSeconds * 1000,
-      Math.max(1, this.config.retentionSeconds),
+      this.#oldestKept(receivedAt),
+      this.#seenSeconds(),
       dedupe ? '1' : '0',
-      dedupe?.sender ?? '',
-      JSON.stringify(audit),
-      recipients ? '1' : '0',
-      nowInSeconds(),
-      this.keys.deviceExpiriesPrefix,
-      ...(recipients ?? []),
+      deviceAddress(sender),
+      JSON.stringify(options.audit),
+      dedupe ? '1' : '0',
+      ...(dedupe?.recipients ?? []),
     );
     switch (result[0]) {
       case 1:
       case 2:
-        return result as [1 | 2, Cursor];
+        return [result[0], result[1]];
       case -1:
         throw new ConversationError('CONVERSATION_NOT_FOUND', 'no such conversation');
       case -2:
@@ -267,6 +258,16 @@ export class MessageService {
       default:
         throw new ConversationError('NOT_A_MEMBER', 'not a member of this conversation');
     }
+  }
+
+  /** The oldest stream id a log keeps when an item is received at `receivedAt` (milliseconds). */
+  #oldestKept(receivedAt: number): number {
+    return receivedAt - this.config.retentionSeconds * 1000;
+  }
+
+  /** How long a message id is remembered (seconds): the retention time. */
+  #seenSeconds(): number {
+    return Math.max(1, this.config.retentionSeconds);
   }
 
   /** Items strictly after `after` (or from the oldest kept), at most `limit`. */
@@ -290,20 +291,6 @@ export class MessageService {
   async acknowledge(device: DeviceAddress, conv: ConversationId, cursor: Cursor): Promise<Cursor> {
     return (await this.redis.ncpAck(this.keys.deviceAcks(device), conv, cursor)) as Cursor;
   }
-}
-
-/** The time the directory's expiries are compared with. */
-function nowInSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-/** RECIPIENTS_CHANGED: the envelope must be sealed again, to these devices too. */
-function recipientsChanged(missing: DeviceAddress[]): ConversationError {
-  return new ConversationError(
-    'RECIPIENTS_CHANGED',
-    'the recipients leave out current devices of the members: fetch the devices and seal the envelope again',
-    { missing },
-  );
 }
 
 function toItem(conv: ConversationId, cursor: string, fields: string[]): ConversationItem {

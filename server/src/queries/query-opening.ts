@@ -92,20 +92,37 @@ export class QueryOpening {
     this.services = services;
   }
 
-  /** Opens a query: its conversation, its question, its statement, and the follow-up. */
+  /**
+   * Opens a query: its conversation, its question, its statement, and the follow-up. The
+   * recipients of the question and the statement are checked in the same step as the query id
+   * is claimed, the conversation created and the question stored (QueryStore.open): a device
+   * published before that step is a recipient of both, or the opening is refused whole.
+   */
   async open(identity: Identity, device: DeviceRef, payload: QueryOpenParts): Promise<OpenedQuery> {
     const { store, keys, conversations, messages, scheduler, audit, events } = this.services;
     const checked = await this.#check(identity, device, payload);
     const { signed, basis, statement, question, requester, counterpart, ncb, requestedNcb, followUp } = checked;
     const { conv } = signed.record;
-    // Claim the query id before anything is written: two openings with one id cannot both go on.
-    if (!(await store.claim(basis.query))) {
-      throw new ConversationError('CONVERSATION_EXISTS', 'a query with this id exists');
-    }
-
-    const change = await conversations.create(device, signed, { operationalQuery: true });
-    // Its recipients were checked with the rest, before the claim.
-    const { item: questionItem } = await messages.storeEnvelope(question, { checkRecipients: false });
+    const creation = await conversations.checkCreation(device, signed, { operationalQuery: true });
+    const write = messages.messageWrite(question);
+    const cursor = await store.open({
+      query: basis.query,
+      sender: device,
+      conversation: conversations.creationWrite(creation),
+      question: write,
+      questionTo: question.header.to,
+      counterpart: officerAddress(counterpart),
+      ncb,
+      statementTo: statement.header.to,
+    });
+    const change = await conversations.created(creation);
+    const questionItem: ConversationItem = {
+      type: 'message',
+      conv,
+      cursor,
+      receivedAt: write.receivedAt,
+      envelope: question,
+    };
     const now = Date.now();
     const view: QueryView = {
       id: basis.query,
@@ -218,8 +235,6 @@ export class QueryOpening {
     const requestedNcb = followUp.informRequestedStateNcb ? this.#ncbOf(counterpartAgency.country) : undefined;
     messages.assertSize(statement, 'statement');
     messages.assertSize(question, 'question');
-    // The question is for both members' current devices, as every message is (RECIPIENTS_CHANGED).
-    await messages.assertRecipients(question, [officerAddress(requester), officerAddress(counterpart)]);
     return {
       signed,
       basis: record.basis,

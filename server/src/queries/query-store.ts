@@ -1,6 +1,19 @@
-import type { Identity, QueryView, TimelineEntry } from '@ncp-hub/protocol';
+import {
+  ConversationError,
+  type Cursor,
+  type DeviceAddress,
+  type DeviceRef,
+  deviceAddress,
+  type Identity,
+  type OfficerAddress,
+  type QueryView,
+  type TimelineEntry,
+} from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { queryStep } from '../audit/audit-events.js';
+import { APPEND_RECORD_LUA, type RecordWrite } from '../conversations/conversation-service.js';
+import { DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import { APPEND_TO_LOG_LUA, type MessageWrite } from '../messaging/message-service.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import type { FollowUpTimings } from './policy.js';
 
@@ -38,11 +51,62 @@ end
 return id
 `;
 
+/**
+ * The opening of a query, in one step: KEYS 1 the query id's claim, 2-4 the conversation's
+ * records, members and meta, 5-6 its log and the question's seen key, 7 the audit stream, 8
+ * the officers of the requesting state's NCB; ARGV[1] the JSON of the rest (see
+ * {@link QueryStore.open}). Checks that the query id is unclaimed ({-2}) and the conversation
+ * id unused ({-3}), and that the
+ * question's `header.to` leaves out no current device of the two members (the sending device
+ * aside) nor the statement's any of the counterpart and of the NCB's officers ({-4, device...}:
+ * every device left out, by either, sorted); then claims the query id, creates the
+ * conversation and stores the question as its first message. Returns {1, cursor}.
+ */
+const OPEN = `${DEVICE_RULES_LUA}${APPEND_RECORD_LUA}${APPEND_TO_LOG_LUA}
+local step = cjson.decode(ARGV[1])
+local prefix, now, sender = step.prefix, tonumber(step.now), step.sender
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-2} end
+if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return {-3} end
+local missing = missingRecipients(step.question.officers, prefix, now, sender.address, step.question.to, {})
+local statementOfficers = redis.call('SMEMBERS', KEYS[8])
+for _, officer in ipairs(step.statement.officers) do table.insert(statementOfficers, officer) end
+missingRecipients(statementOfficers, prefix, now, sender.address, step.statement.to, missing)
+missing = sorted(missing)
+if #missing > 0 then return {-4, unpack(missing)} end
+redis.call('SET', KEYS[1], '1')
+local conversation = { records = KEYS[2], members = KEYS[3], meta = KEYS[4], audit = KEYS[7] }
+appendRecord(conversation, step.record)
+local cursor = appendToLog({ log = KEYS[5], seen = KEYS[6], audit = KEYS[7] }, step.record.members, step.item)
+return {1, cursor}
+`;
+
+type OpenResult = [1, Cursor] | [-2 | -3] | [-4, ...DeviceAddress[]];
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     ncpQueryCas(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<number, Context>;
     ncpQueryCreate(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<string, Context>;
+    ncpQueryOpen(...args: string[]): Result<OpenResult, Context>;
   }
+}
+
+/** What {@link QueryStore.open} writes, and the recipients it checks first. */
+export interface Opening {
+  query: string;
+  /** The requesting device, which sent the record, the question and the statement. */
+  sender: DeviceRef;
+  /** The query's conversation: its checked `create` record. */
+  conversation: RecordWrite;
+  /** The question, stored as the conversation's first message. */
+  question: MessageWrite;
+  /** The question's `header.to`: every current device of both members must be in it. */
+  questionTo: readonly DeviceAddress[];
+  /** The counterpart: with every officer of `ncb`, the officers whose current devices `statementTo` must hold. */
+  counterpart: OfficerAddress;
+  /** The requesting state's NCB, the agency the query informs. */
+  ncb: string;
+  /** The statement's `header.to`. */
+  statementTo: readonly DeviceAddress[];
 }
 
 /** The outcome of {@link QueryStore.update}'s mutation: the entries to append, or nothing to do. */
@@ -58,6 +122,47 @@ export class QueryStore {
     this.keys = keys;
     redis.defineCommand('ncpQueryCas', { numberOfKeys: 3, lua: COMPARE_AND_SET });
     redis.defineCommand('ncpQueryCreate', { numberOfKeys: 3, lua: CREATE });
+    redis.defineCommand('ncpQueryOpen', { numberOfKeys: 8, lua: OPEN });
+  }
+
+  /**
+   * Checks the recipients of an opening and writes it, in one step: claims the query id,
+   * creates its conversation and stores the question, which resolves to its cursor; or
+   * nothing is written, and CONVERSATION_EXISTS (the query or the conversation id is taken) or
+   * RECIPIENTS_CHANGED (the question or the statement leaves out a current device: `missing`
+   * lists them all).
+   */
+  async open(opening: Opening): Promise<Cursor> {
+    const { conversation, question, sender } = opening;
+    const result = await this.redis.ncpQueryOpen(
+      `${this.keys.query(opening.query)}:claim`,
+      conversation.keys.records,
+      conversation.keys.members,
+      conversation.keys.meta,
+      question.keys.log,
+      question.keys.seen,
+      this.keys.auditStream,
+      this.keys.agencyOfficers(opening.ncb),
+      JSON.stringify({
+        prefix: this.keys.deviceExpiriesPrefix,
+        now: String(nowInSeconds()),
+        sender: { address: deviceAddress(sender) },
+        record: conversation.record,
+        item: question.item,
+        question: { officers: conversation.record.members, to: opening.questionTo },
+        statement: { officers: [opening.counterpart], to: opening.statementTo },
+      }),
+    );
+    switch (result[0]) {
+      case 1:
+        return result[1];
+      case -2:
+        throw new ConversationError('CONVERSATION_EXISTS', 'a query with this id exists');
+      case -3:
+        throw new ConversationError('CONVERSATION_EXISTS', 'a conversation with this id exists');
+      default:
+        throw recipientsChanged(result.slice(1) as DeviceAddress[]);
+    }
   }
 
   /**
@@ -78,11 +183,6 @@ export class QueryStore {
     for (const index of indexes) pipeline.sadd(index, id);
     await pipeline.exec();
     return created;
-  }
-
-  /** Claims a new query id; false when it is taken (claimed or stored). */
-  async claim(id: string): Promise<boolean> {
-    return (await this.redis.set(`${this.keys.query(id)}:claim`, '1', 'NX')) === 'OK';
   }
 
   async get(id: string): Promise<QueryRecord | undefined> {

@@ -1,0 +1,50 @@
+import { ConversationError, type DeviceAddress } from '@ncp-hub/protocol';
+
+/**
+ * The directory's recipients rule, in Lua, for the scripts that store envelopes (messages, a
+ * query's opening), so that it is checked in the same step as the write it guards. It reads
+ * the officers' `deviceExpiries` hashes (device -> `expiresAt`, seconds), building their keys
+ * from `prefix`: keys no script declares, which a single Redis allows (the hub needs one; see
+ * redis-keys.ts).
+ *
+ * - `missingRecipients(officers, prefix, now, sender, to, missing)`: adds to the set `missing`
+ *   the devices (`AGENCY/officer/device`) of `officers` that are published and unexpired at
+ *   `now`, other than `sender`, and not in `to` (an envelope's `header.to`); `sorted(missing)`
+ *   lists them.
+ */
+export const DEVICE_RULES_LUA = `
+local function missingRecipients(officers, prefix, now, sender, to, missing)
+  local listed = {}
+  for _, address in ipairs(to) do listed[address] = true end
+  for _, officer in ipairs(officers) do
+    local devices = redis.call('HGETALL', prefix .. officer)
+    for i = 1, #devices, 2 do
+      local address = officer .. '/' .. devices[i]
+      if tonumber(devices[i + 1]) > now and address ~= sender and not listed[address] then
+        missing[address] = true
+      end
+    end
+  end
+  return missing
+end
+local function sorted(set)
+  local list = {}
+  for value in pairs(set) do table.insert(list, value) end
+  table.sort(list)
+  return list
+end
+`;
+
+/** The time the directory's expiries are compared with: seconds since the epoch, as attestations' `exp`. */
+export function nowInSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** RECIPIENTS_CHANGED: the envelope must be sealed again, to these devices too. */
+export function recipientsChanged(missing: DeviceAddress[]): ConversationError {
+  return new ConversationError(
+    'RECIPIENTS_CHANGED',
+    'the recipients leave out current devices of the members: fetch the devices and seal the envelope again',
+    { missing },
+  );
+}
