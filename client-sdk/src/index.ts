@@ -70,6 +70,7 @@ export {
   UNDECRYPTABLE_REASONS,
   UndecryptableError,
 } from '@ncp-hub/protocol';
+export { RECONNECT_FAILED } from './client/connection.js';
 export type { CreateConversationOptions } from './client/conversations.js';
 export { HubClient } from './client/hub-client.js';
 export type {
@@ -80,7 +81,7 @@ export type {
 } from './client/hub-client-events.js';
 export type { HubClientOptions } from './client/hub-client-options.js';
 export type { DevicePublicKeys } from './client/local-device.js';
-export type { SentMessage } from './client/outbox.js';
+export type { SendOptions, SentMessage } from './client/outbox.js';
 export type { OpenedQuery, OpenQueryOptions } from './client/queries.js';
 export type { IndexedDbKeyStoreOptions, JsonValue, KeyStore } from './store/index.js';
 export { DEFAULT_INDEXEDDB_NAME, IndexedDbKeyStore, MAX_KEY_LENGTH, MemoryKeyStore } from './store/index.js';

@@ -2,9 +2,11 @@ import { TrustStore } from '../trust/trust-store.js';
 import type { Emit } from '../typed-emitter.js';
 import { Connection } from './connection.js';
 import { Conversations } from './conversations.js';
+import { DevicePublication } from './device-publication.js';
 import { Directory, type DirectoryLookup } from './directory.js';
 import type { HubClientEvents } from './hub-client-events.js';
 import {
+  DEFAULT_ATTESTATION_WARNING_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_DIRECTORY_REFRESH_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -30,6 +32,8 @@ export interface ClientParts {
   trust: TrustStore;
   /** Officers' devices. */
   directory: Directory;
+  /** This device's attestation: published, its expiry watched. */
+  publication: DevicePublication;
   /** Membership chains. */
   conversations: Conversations;
   /** Sending and sequence numbers. */
@@ -38,13 +42,13 @@ export interface ClientParts {
   inbox: Inbox;
   /** Operational queries. */
   queries: Queries;
-  /** Connecting, and the sync after every welcome. */
+  /** Connecting, the sync after every welcome, closing. */
   session: Session;
 }
 
 /**
  * Builds the parts of a client, in one place, and routes the hub's events to the part whose
- * job they are. Each part reports through `emit`.
+ * job they are ({@link routeHubEvents}). Each part reports through `emit`.
  */
 export function buildClientParts(
   options: HubClientOptions,
@@ -71,6 +75,8 @@ export function buildClientParts(
   const trust = new TrustStore(store, fetchAgencies, options.pinnedAgencyKeys ?? {}, emit, refreshMs);
   const lookup: DirectoryLookup = async (query) => (await hub.request('directory:devices', query)).devices;
   const directory = new Directory(lookup, trust, refreshMs);
+  const warningMs = options.attestationWarningMs ?? DEFAULT_ATTESTATION_WARNING_MS;
+  const publication = new DevicePublication({ hub, device, directory, warningMs, emit });
   const signingKeyOf = directory.signingKeyOf.bind(directory);
   const conversations = new Conversations({ hub, device, signingKeyOf, queue, emit });
   const received = new ReceiveState(store);
@@ -79,16 +85,38 @@ export function buildClientParts(
   const inbox = new Inbox({ hub, device, conversations, directory, received, queue, deliveryReceipts, emit });
   const currentToken = async () => (typeof token === 'function' ? token() : token);
   const queries = new Queries({ hub, device, directory, conversations, outbox, url, token: currentToken, emit });
-  const session = new Session({ connection, device, inbox, queue, emit });
+  const session = new Session({ connection, device, inbox, publication, queue, emit });
+  routeHubEvents(connection, { queue, directory, conversations, inbox, queries }, emit);
+  return { device, queue, connection, trust, directory, publication, conversations, outbox, inbox, queries, session };
+}
 
-  connection.on('disconnected', (reason) => {
+/** The parts the hub's events go to. */
+export interface HubEventTargets {
+  queue: Pick<TaskQueue, 'add'>;
+  directory: Pick<Directory, 'invalidate' | 'invalidateAll'>;
+  conversations: Pick<Conversations, 'adopt'>;
+  inbox: Pick<Inbox, 'process'>;
+  queries: Pick<Queries, 'onEvent'>;
+}
+
+/**
+ * Routes the connection's events to the parts: items and membership updates into the queue,
+ * in the order they came; a published device's announcement to the directory, which forgets
+ * that officer's devices; a lost connection drops the whole directory cache (announcements
+ * may be missed while it is down) and is told to the application with its reason and error.
+ */
+export function routeHubEvents(
+  connection: Pick<Connection, 'on'>,
+  { queue, directory, conversations, inbox, queries }: HubEventTargets,
+  emit: Emit<Pick<HubClientEvents, 'disconnected' | 'error'>>,
+): void {
+  connection.on('disconnected', (reason, error) => {
     directory.invalidateAll();
-    emit('disconnected', reason);
+    emit('disconnected', reason, error);
   });
-  connection.on('error', report);
+  connection.on('error', (error) => emit('error', error));
   connection.on('conversation:item', (item) => queue.add(() => inbox.process(item)));
   connection.on('conversation:updated', ({ conversation }) => queue.add(() => conversations.adopt(conversation)));
   connection.on('directory:updated', ({ officer }) => directory.invalidate([officer]));
   connection.on('query:event', (event) => queries.onEvent(event));
-  return { device, queue, connection, trust, directory, conversations, outbox, inbox, queries, session };
 }

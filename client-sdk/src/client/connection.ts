@@ -50,7 +50,14 @@ export interface ConnectionOptions {
   socket?: Partial<ManagerOptions & SocketOptions> | undefined;
 }
 
-/** The `disconnected` reason once socket.io has given up reconnecting (its `reconnectionAttempts` used up). */
+/**
+ * The `disconnected` reason once socket.io has given up reconnecting (its `reconnectionAttempts`
+ * used up), with a `HUB_UNREACHABLE` error: nothing is tried any more.
+ * @example
+ * ```ts
+ * client.on('disconnected', (reason) => reason === RECONNECT_FAILED && setTimeout(() => client.connect().catch(report), 60_000));
+ * ```
+ */
 export const RECONNECT_FAILED = 'reconnect failed';
 
 /** Events of a {@link Connection}: the hub's events as they arrive, and the connection's state. */

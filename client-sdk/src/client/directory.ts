@@ -1,4 +1,4 @@
-import type { EnvelopeRecipient } from '@ncp-hub/crypto';
+import { type EnvelopeRecipient, safetyNumber } from '@ncp-hub/crypto';
 import { type DeviceAttestation, decodeDeviceAttestation } from '@ncp-hub/keys/attestation';
 import {
   type AgencyId,
@@ -172,6 +172,16 @@ export class Directory {
   /** The signing keys of an officer's verified devices (for a safety number). */
   async signingKeysOf(officer: OfficerRef): Promise<Uint8Array[]> {
     return (await this.devicesOf([officer])).map((device) => fromBase64url(device.signingKey));
+  }
+
+  /** The safety number of two officers, over their verified devices' signing keys (docs/PROTOCOL.md §9.8). */
+  async safetyNumber(one: OfficerRef, other: OfficerRef): Promise<string> {
+    const side = async (officer: OfficerRef) => ({
+      officer: officerAddress(officer),
+      signingKeys: await this.signingKeysOf(officer),
+    });
+    const [mine, theirs] = await Promise.all([side(one), side(other)]);
+    return safetyNumber(mine, theirs);
   }
 
   async #verify(officer: OfficerRef, attestations: readonly string[]): Promise<DeviceAttestation[]> {

@@ -4,7 +4,9 @@ import type {
   ConversationId,
   ConversationKind,
   Cursor,
+  DeviceAddress,
   DeviceRef,
+  HubError,
   MessageId,
   OfficerAddress,
   OfficerRef,
@@ -71,11 +73,33 @@ export interface HubClientEvents extends TrustEvents {
   /**
    * The connection was lost; `reason` is socket.io's (`transport close`, `io server disconnect`,
    * `ping timeout`, `io client disconnect` after {@link HubClient.close} ...). The client
-   * reconnects by itself, unless it was closed or the hub ended the session (it then
-   * reconnects only when the token is a function, for a session that expired). Requests
+   * reconnects by itself, unless it was closed or the hub ended the session. Requests
    * meanwhile reject with `NOT_CONNECTED`.
+   *
+   * `error` says why, when there is more to say:
+   * - the hub ended the session (`io server disconnect`): the `AuthError` of its `session:expired`,
+   *   `AUTH_TOKEN_EXPIRED`, or the code the token now gets after a registry change
+   *   (`AUTH_KID_UNKNOWN` after a key's revocation, `AUTH_ISSUER_UNKNOWN` ...). With a token
+   *   function the client opens a new session with a fresh token (a refusal of it is an `error`
+   *   event); a string token cannot be renewed, so the client stays disconnected: create a new
+   *   client with a fresh token, or pass a token function;
+   * - socket.io used up its `reconnectionAttempts` (socket option; unlimited by default): reason
+   *   `reconnect failed`, a `ClientError` `HUB_UNREACHABLE`, after the `disconnected` of the loss.
+   *   Nothing is tried any more; {@link HubClient.connect} tries again.
+   *
+   * @example
+   * ```ts
+   * client.on('disconnected', (reason, error) => error && showSignedOut(error.code));
+   * ```
    */
-  disconnected: (reason: string) => void;
+  disconnected: (reason: string, error?: HubError) => void;
+  /**
+   * This device's attestation expires in less than {@link HubClientOptions.attestationWarningMs}
+   * (`expiresAt`: seconds since the epoch, as the hub answered {@link HubClient.publishDevice}):
+   * have the agency attest the device again, and publish that. Once it has expired, the hub
+   * refuses this device's messages with `DEVICE_NOT_PUBLISHED`. Once per published attestation.
+   */
+  attestationExpiring: (event: { device: DeviceAddress; expiresAt: number }) => void;
   /** A message that passed every check. */
   message: (message: ReceivedMessage) => void;
   /**
@@ -124,7 +148,9 @@ export interface HubClientEvents extends TrustEvents {
    * A listener threw, or a background task failed: processing an item (it is then not
    * acknowledged, and the next sync fetches it again), a sync after a reconnection, sending
    * receipts, a reconnection the hub refused (an `AuthError`: the client then stays
-   * disconnected until {@link HubClient.connect}), or a token function that failed.
+   * disconnected until {@link HubClient.connect}), or a token function that failed. A listener
+   * of `error` that throws is not told of its own failure (that would never end): it is thrown
+   * again in a microtask, once, as an uncaught exception.
    */
   error: (error: unknown) => void;
 }

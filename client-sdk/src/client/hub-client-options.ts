@@ -44,6 +44,12 @@ export interface HubClientOptions {
    * @defaultValue 30000
    */
   directoryRefreshMs?: number;
+  /**
+   * How long before this device's attestation expires `attestationExpiring` is emitted, so
+   * that the agency can attest the device again in time, in milliseconds.
+   * @defaultValue 86400000 (24 hours)
+   */
+  attestationWarningMs?: number;
   /** Extra Socket.IO client options (transports, reconnection delays ...). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
@@ -54,3 +60,5 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** {@link HubClientOptions.directoryRefreshMs} when not given. */
 export const DEFAULT_DIRECTORY_REFRESH_MS = 30_000;
+/** {@link HubClientOptions.attestationWarningMs} when not given. */
+export const DEFAULT_ATTESTATION_WARNING_MS = 86_400_000;

@@ -1,18 +1,17 @@
-import { deviceFingerprint, type MessageContent, safetyNumber } from '@ncp-hub/crypto';
-import {
-  type AgencyId,
-  type ConversationId,
-  type DeviceRef,
-  type FormalRequestFiling,
-  type MessageId,
-  type OfficerRef,
-  officerAddress,
-  type QueryEvent,
-  type QueryId,
-  type QueryListFilter,
-  type QueryView,
-  type SessionWelcome,
-  type TimelineEntry,
+import type { MessageContent } from '@ncp-hub/crypto';
+import type {
+  AgencyId,
+  ConversationId,
+  DeviceRef,
+  FormalRequestFiling,
+  MessageId,
+  OfficerRef,
+  QueryEvent,
+  QueryId,
+  QueryListFilter,
+  QueryView,
+  SessionWelcome,
+  TimelineEntry,
 } from '@ncp-hub/protocol';
 import { type Emit, TypedEmitter } from '../typed-emitter.js';
 import { buildClientParts, type ClientParts } from './client-parts.js';
@@ -20,7 +19,7 @@ import type { CreateConversationOptions } from './conversations.js';
 import type { Conversation, HubClientEvents } from './hub-client-events.js';
 import type { HubClientOptions } from './hub-client-options.js';
 import { type DevicePublicKeys, LocalDevice } from './local-device.js';
-import type { SentMessage } from './outbox.js';
+import type { SendOptions, SentMessage } from './outbox.js';
 import type { OpenedQuery, OpenQueryOptions } from './queries.js';
 
 /**
@@ -31,8 +30,7 @@ import type { OpenedQuery, OpenQueryOptions } from './queries.js';
  * On every (re)connection it syncs what it missed by itself before `ready`; it acknowledges every
  * item it processed and sends a signed `delivered` receipt for every message it delivers.
  *
- * A facade over parts with one job each, built in one place (`client-parts.ts`): connection,
- * session, directory, trust store, conversations, outbox, inbox, queries.
+ * A facade over parts with one job each, built in one place (`client-parts.ts`).
  *
  * @example
  * ```ts
@@ -58,8 +56,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Opens a client: loads this device's keys from the store, or makes them (on the device, never
-   * sent anywhere) on first use. Does not connect.
+   * Opens a client: loads this device's keys from the store, or makes them on first use (on the
+   * device, never sent anywhere). Does not connect.
    * @example
    * ```ts
    * const client = await HubClient.create({ url: 'http://127.0.0.1:8080', token, device: 'desk-1', store });
@@ -93,10 +91,9 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
 
   /**
    * Connects, authenticates and syncs everything missed, then emits `ready` and resolves with the
-   * hub's welcome. Rejects, and stops trying, with `HUB_UNREACHABLE` when the hub cannot be reached
-   * within {@link HubClientOptions.connectTimeoutMs}, with the hub's refusal (an `AuthError`), the
-   * token function's error, or the first sync's. A later loss emits `disconnected`; the client
-   * reconnects by itself, syncs again and emits `ready`.
+   * hub's welcome. Rejects, and stops trying, with `HUB_UNREACHABLE` (not reached within
+   * {@link HubClientOptions.connectTimeoutMs}), the hub's refusal (an `AuthError`), the token
+   * function's error, the first sync's, or `NOT_CONNECTED` when closed first. Later losses: `disconnected`.
    * @example
    * ```ts
    * await client.connect().catch((error) => (error.code === 'HUB_UNREACHABLE' ? showOffline() : Promise.reject(error)));
@@ -107,17 +104,15 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Publishes this device's attestation (a JWS from the officer's agency over its public keys) to
-   * the hub's directory, so others can encrypt to it.
+   * Publishes this device's attestation (its agency's JWS over its public keys) to the hub's
+   * directory, so others can encrypt to it; `attestationExpiring` tells when to renew it.
    * @example
    * ```ts
    * await client.publishDevice(attestationJws);
    * ```
    */
-  async publishDevice(attestation: string): Promise<void> {
-    const { connection, directory, device } = this.#parts;
-    await connection.request('directory:publish', { attestation });
-    directory.invalidate([device.ref]);
+  publishDevice(attestation: string): Promise<void> {
+    return this.#parts.publication.publish(attestation);
   }
 
   /**
@@ -167,23 +162,23 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
 
   /**
    * Encrypts and sends a message to every current device of every verified member (this officer's
-   * other devices included); resolves once the hub has stored it. A device published since it was
-   * looked up makes the hub refuse (`RECIPIENTS_CHANGED`): the same message is sealed again to the
-   * current devices and re-sent (at most twice). `NOT_CONNECTED` while disconnected.
+   * other devices too); resolves once the hub has stored it. A device published or a member added
+   * since makes the hub refuse (`RECIPIENTS_CHANGED`): the same message is sealed again to the
+   * current ones and re-sent (at most twice). `NOT_CONNECTED` while disconnected. For a retry after
+   * `REQUEST_TIMEOUT` (the hub may have stored it), see {@link SendOptions.id}.
    * @example
    * ```ts
    * const { id } = await client.send(conversation.id, 'Vehicle AB1234 crossed at 14:05');
    * ```
    */
-  send(conv: ConversationId, content: string | MessageContent): Promise<SentMessage> {
-    return this.#parts.outbox.send(conv, content);
+  send(conv: ConversationId, content: string | MessageContent, options?: SendOptions): Promise<SentMessage> {
+    return this.#parts.outbox.send(conv, content, options);
   }
 
   /**
    * Opens an operational query to an officer of another state, on one of the three grounds: the
-   * statement of the specific grounds is sealed to the NCB desks (of both states) and the
-   * counterpart, the question (the first message) to the counterpart. The hub tells the NCB and
-   * tracks the formal request; `receipt` (where the audit chain recorded the opening) proves the ground.
+   * statement of the grounds is sealed to the NCB desks (of both states) and the counterpart, the
+   * question to the counterpart. `receipt` (the audit chain's record of the opening) proves the ground.
    * @example
    * ```ts
    * const { query } = await client.openQuery({ counterpart: { agency: 'PL-KGP', officer: 'k.nowak' },
@@ -265,8 +260,8 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * The queries this user may see (own agency's; an NCB desk its state's; a central authority
-   * those filed through it), newest first, over the hub's HTTP API.
+   * The queries this user may see (own agency's; an NCB desk its state's; a central authority those
+   * filed through it), newest first, over the hub's HTTP API.
    * @example
    * ```ts
    * const overdue = await supervisor.listQueries({ status: 'OPEN', overdue: true });
@@ -299,8 +294,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * Trusts the keys the hub now gives for an agency whose keys changed since first use
-   * (`agencyKeysChanged`): only after confirming them with the agency out of band.
+   * Trusts the keys the hub now gives for an agency whose keys changed (`agencyKeysChanged`), once confirmed out of band.
    * @example
    * ```ts
    * client.on('agencyKeysChanged', async ({ agency }) => (await confirmByPhone(agency)) && client.trustAgencyKeys(agency));
@@ -318,8 +312,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    * ```
    */
   sync(): Promise<void> {
-    const { queue, inbox } = this.#parts;
-    return queue.run(() => inbox.syncAll());
+    return this.#parts.session.sync();
   }
 
   /**
@@ -330,25 +323,18 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    * ```
    */
   fingerprint(): Promise<string> {
-    return deviceFingerprint(this.#parts.device.keys.signing.publicKey);
+    return this.#parts.device.fingerprint();
   }
 
   /**
-   * The safety number of this officer and another: the same 60 digits on both sides while nobody's
-   * keys were substituted. Compare it by phone.
+   * The safety number of this officer and another, to compare by phone: the same 60 digits unless keys were substituted.
    * @example
    * ```ts
    * const number = await client.safetyNumber({ agency: 'PL-KGP', officer: 'pl.officer' });
    * ```
    */
-  async safetyNumber(other: OfficerRef): Promise<string> {
-    const { device, directory } = this.#parts;
-    const side = async (officer: OfficerRef) => ({
-      officer: officerAddress(officer),
-      signingKeys: await directory.signingKeysOf(officer),
-    });
-    const [mine, theirs] = await Promise.all([side(device.ref), side(other)]);
-    return safetyNumber(mine, theirs);
+  safetyNumber(other: OfficerRef): Promise<string> {
+    return this.#parts.directory.safetyNumber(this.#parts.device.ref, other);
   }
 
   /**
@@ -358,10 +344,7 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    * await client.close();
    * ```
    */
-  async close(): Promise<void> {
-    const { queue, inbox, connection } = this.#parts;
-    await queue.idle();
-    await inbox.flush().catch(() => {});
-    connection.close();
+  close(): Promise<void> {
+    return this.#parts.session.close();
   }
 }

@@ -1,5 +1,6 @@
 import {
   type DeviceKeys,
+  deviceFingerprint,
   exportDeviceKeys,
   generateDeviceKeys,
   importDeviceKeys,
@@ -57,6 +58,11 @@ export class LocalDevice {
   /** `AGENCY/officer/device` of {@link LocalDevice.ref}. */
   get address(): DeviceAddress {
     return deviceAddress(this.ref);
+  }
+
+  /** This device's fingerprint: 60 digits to read out by phone. */
+  fingerprint(): Promise<string> {
+    return deviceFingerprint(this.keys.signing.publicKey);
   }
 
   /** The public keys, for the agency's attestation. */

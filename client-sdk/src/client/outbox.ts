@@ -34,6 +34,13 @@ export interface SendOptions {
    * with `NOT_CONNECTED` once it had gone out, to send that message again: the hub may have
    * stored it, so it goes again as it was (same id, seq and time), and the hub answers with
    * where it stored it, or stores it now; recipients see it once either way.
+   *
+   * @example
+   * ```ts
+   * const id = toBase64url(randomBytes(16));
+   * const send = () => client.send(conversation.id, 'Vehicle AB1234 crossed at 14:05', { id });
+   * await send().catch((error) => (error.code === 'REQUEST_TIMEOUT' ? send() : Promise.reject(error)));
+   * ```
    */
   id?: MessageId;
 }

@@ -1,5 +1,6 @@
 import type { SessionWelcome } from '@ncp-hub/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConnectionEvents } from '../../src/client/connection.js';
 import type { LocalDevice } from '../../src/client/local-device.js';
 import { Session } from '../../src/client/session.js';
@@ -41,14 +42,22 @@ beforeAll(async () => {
 function setUp(sync: () => Promise<void>) {
   const connection = new FakeConnection(welcome);
   const events: Array<[string, unknown]> = [];
+  const stopped: string[] = [];
   const session = new Session({
     connection,
     device,
-    inbox: { syncAll: sync },
+    inbox: {
+      syncAll: sync,
+      flush: async () => {
+        stopped.push('flush');
+      },
+      stop: () => stopped.push('inbox'),
+    },
+    publication: { stop: () => stopped.push('publication') },
     queue: new TaskQueue(() => {}),
     emit: (event, ...args) => events.push([event, args[0]]),
   });
-  return { connection, session, events };
+  return { connection, session, events, stopped };
 }
 
 describe('Session', () => {
@@ -87,9 +96,33 @@ describe('Session', () => {
     await session.connect();
     connection.reconnected();
     connection.reconnected();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => events.length === 3, 5000, 1);
     expect(syncs).toBe(3);
     expect(events.map(([event]) => event)).toEqual(['ready', 'ready', 'error']);
     expect(connection.closed).toBe(0);
+  });
+
+  it('rejects connect with NOT_CONNECTED, and emits no ready, when closed during the first sync', async () => {
+    let started: () => void = () => {};
+    const syncing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { session, connection, events, stopped } = setUp(async () => {
+      started();
+      await held;
+    });
+    const connecting = session.connect();
+    await syncing;
+    const closing = session.close();
+    release();
+    await expect(connecting).rejects.toMatchObject({ name: 'ClientError', code: 'NOT_CONNECTED' });
+    await closing;
+    expect(events).toEqual([]);
+    expect(connection.closed).toBe(1);
+    expect(stopped).toEqual(['publication', 'inbox', 'flush', 'inbox']);
   });
 });
