@@ -5,12 +5,14 @@
  * Real hub, real sockets, real Redis.
  */
 import { HubClient, MemoryKeyStore } from '@ncp-hub/client-sdk';
-import type { ConversationBasis } from '@ncp-hub/protocol';
+import { issueDeviceAttestation } from '@ncp-hub/keys';
+import { type ConversationBasis, EVENTS, type HubError } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';
 import { closedPort } from '../helpers/sockets.js';
+import { startTamperingRelay } from '../helpers/tampering-relay.js';
 
 const basis: ConversationBasis = {
   type: 'formal-request',
@@ -86,6 +88,25 @@ describe('HubClient.connect()', () => {
     await expect(failing.connect()).rejects.toThrow('the agency token service is down');
   });
 
+  it('rejects with NOT_CONNECTED when closed during the first sync, and emits no ready', async () => {
+    const relay = await startTamperingRelay(testHub.url);
+    try {
+      const closing = await client(relay.url, () => tokenFor(testHub.agencies['UA-NPU'], { officer: UA.officer }));
+      const ready = record(closing, 'ready');
+      let closed: Promise<void> | undefined;
+      relay.toHub = (event, args) => {
+        // The first sync's first request: the welcome came, the sync has begun.
+        if (event === EVENTS.conversationList) closed ??= closing.close();
+        return args;
+      };
+      await expect(closing.connect()).rejects.toMatchObject({ name: 'ClientError', code: 'NOT_CONNECTED' });
+      await closed;
+      expect(ready).toEqual([]);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('reports NOT_CONNECTED, not DEVICE_REQUIRED, for what needs a connection before connecting', async () => {
     const early = await client(testHub.url, () => tokenFor(testHub.agencies['UA-NPU']));
     expect(() => early.device).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
@@ -115,6 +136,47 @@ describe('a connected HubClient', () => {
       await closeAllClients();
       await hub.stop();
     }
+  });
+
+  it('is told why the hub ended its session; with a string token, which cannot be renewed, it stays disconnected', async () => {
+    // No clock tolerance, so that a token expiring in two seconds ends the session then.
+    const hub = await startTestHub({ CLOCK_TOLERANCE_SECONDS: '0' });
+    try {
+      const token = await tokenFor(hub.agencies['UA-NPU'], { officer: UA.officer, ttlSeconds: 2 });
+      const expiring = await client(hub.url, token);
+      const disconnected: Array<[string, HubError | undefined]> = [];
+      expiring.on('disconnected', (reason, error) => disconnected.push([reason, error]));
+      await expiring.connect();
+      await waitForCount(disconnected, 1, 10_000);
+      expect(disconnected).toEqual([
+        ['io server disconnect', expect.objectContaining({ name: 'AuthError', code: 'AUTH_TOKEN_EXPIRED' })],
+      ]);
+      await expect(expiring.conversations()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await hub.stop();
+    }
+  });
+
+  it('tells the application when its attestation is about to expire, once', async () => {
+    const ua = await connectDevice(testHub.url, testHub.agencies['UA-NPU'], UA.officer, { unpublished: true });
+    const expiring = record(ua, 'attestationExpiring');
+    const { encryptionKey, signingKey } = ua.publicKeys();
+    const attestation = await issueDeviceAttestation({
+      agency: 'UA-NPU',
+      officer: UA.officer,
+      device: 'device-1',
+      encryptionKey,
+      signingKey,
+      privateJwk: testHub.agencies['UA-NPU'].key.privateJwk,
+      ttlSeconds: 3600, // less than the 24 hours' warning
+    });
+    const published = Math.floor(Date.now() / 1000);
+    await ua.publishDevice(attestation);
+    await ua.publishDevice(attestation);
+    expect(expiring).toEqual([{ device: `UA-NPU/${UA.officer}/device-1`, expiresAt: expect.any(Number) }]);
+    expect(expiring[0]?.expiresAt).toBeGreaterThanOrEqual(published + 3600);
+    expect(expiring[0]?.expiresAt).toBeLessThanOrEqual(published + 3601);
   });
 
   it('comes back by itself after losing its connection: ready again, and what it missed synced once', async () => {
