@@ -73,12 +73,13 @@ function watch(options: { dropAnnouncements: boolean }): Traffic {
 }
 
 /**
- * A (behind the relay) and B's first device B1 in a conversation; A has sent once, so A has
- * looked B up and cached B's devices.
+ * A (behind the relay) and B's first device B1 (behind it too with `b1ViaRelay`) in a
+ * conversation; A has sent once, so A has looked B up and cached B's devices.
  */
-async function conversationWithOneDevice() {
+async function conversationWithOneDevice(options: { b1ViaRelay?: boolean } = {}) {
   const a = await connectDevice(relay.url, testHub.agencies['UA-NPU'], A.officer);
-  const b1 = await connectDevice(testHub.url, testHub.agencies['PL-KGP'], B.officer, { device: 'b1' });
+  const b1Url = options.b1ViaRelay ? relay.url : testHub.url;
+  const b1 = await connectDevice(b1Url, testHub.agencies['PL-KGP'], B.officer, { device: 'b1' });
   const conversation = await a.createConversation({ kind: 'direct', members: [B], basis });
   const b1Messages = record(b1, 'message');
   await a.send(conversation.id, 'before the second device');
@@ -175,16 +176,28 @@ describe('a second device of a recipient', () => {
     expect(traffic.announced.some((e) => e.device === 'b2')).toBe(true);
   });
 
-  it("is announced to the officer's other devices too: B1's next message reaches B2", async () => {
-    watch({ dropAnnouncements: false });
-    const { a, b1, conversation } = await conversationWithOneDevice();
+  it("is announced to the officer's other devices too: B1's next message reaches B2, with no refusal", async () => {
+    // B1 behind the relay as well: the relay sees the announcement to it, and the hub's answers to its sends.
+    const traffic = watch({ dropAnnouncements: false });
+    const { a, b1, conversation } = await conversationWithOneDevice({ b1ViaRelay: true });
     const aMessages = record(a, 'message');
     await b1.send(conversation.id, 'B1 has looked up its own officer too');
     const b2 = await publishSecondDevice();
     const b2Messages = record(b2, 'message');
+    // Announced to A (a member of a conversation with B) and to B1 (B's other device) ...
+    await waitFor(
+      () => traffic.announced.filter((e) => e.officer.officer === B.officer && e.device === 'b2').length >= 2,
+    );
+    // ... and arrived at B1: a round trip on its connection, the announcement sent before the answer.
+    await b1.conversations();
+    const before = traffic.sent.length;
     const sent = await b1.send(conversation.id, 'from my first device');
     await waitForCount(aMessages, 2);
     const [own] = await waitForCount(b2Messages, 1);
     expect(own).toMatchObject({ id: sent.id, from: { officer: B.officer, device: 'b1' } });
+    // One envelope, accepted at once: B1 had dropped its cache (the announcement), not been refused.
+    expect(traffic.sent.slice(before).map((envelope) => envelope.header.id)).toEqual([sent.id]);
+    expect(traffic.answers.slice(before)).toEqual([expect.objectContaining({ ok: true })]);
+    expect(devicesOf(traffic.sent.at(-1))).toEqual([`PL-KGP/${B.officer}/b2`, `UA-NPU/${A.officer}/device-1`]);
   });
 });
