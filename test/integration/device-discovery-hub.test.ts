@@ -3,9 +3,10 @@
  * (`directory:updated`) to everyone who shares a conversation with its officer, on every hub
  * node; and an envelope whose recipients leave out a current device of a member is refused
  * (`RECIPIENTS_CHANGED`, with the devices it `missing`), storing nothing, until it is sealed
- * again to include them. A query's opening is checked and stored in one such step, its
- * question and its statement. No test here waits on the clock: an expiry is written into the
- * directory's expiry hash, and a negative check waits for a later event instead.
+ * again to include them. The store checks, in the same step, that the sending device's
+ * attestation is unexpired (`DEVICE_NOT_PUBLISHED`), and a query's opening is one such step
+ * for its question and its statement. No test here waits on the clock: an expiry is written
+ * into the directory's expiry hash, and a negative check waits for a later event instead.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -14,13 +15,16 @@ import {
   type DeviceKeys,
   type EnvelopeRecipient,
   generateDeviceKeys,
+  hashMembershipRecord,
   sealEnvelope,
   signMembershipRecord,
+  signReceipt,
 } from '@ncp-hub/crypto';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
 import {
   type Ack,
   type ConversationBasis,
+  type ConversationKind,
   type DeviceRef,
   type DirectoryUpdated,
   deviceAddress,
@@ -30,6 +34,7 @@ import {
   type MembershipRecord,
   type MessageKind,
   officerAddress,
+  type SignedMembershipRecord,
   toBase64url,
 } from '@ncp-hub/protocol';
 import { Redis } from 'ioredis';
@@ -59,6 +64,12 @@ afterAll(async () => {
   await peer?.stop();
   await hub?.stop();
 });
+
+/** What the hub answers an expired device (server/src/realtime/connection-context.ts). */
+const ATTESTATION_EXPIRED = {
+  code: 'DEVICE_NOT_PUBLISHED',
+  message: "this device's attestation has expired: publish a new one (directory:publish)",
+};
 
 /** One device speaking the wire protocol directly, with its keys and what the hub told it. */
 interface RawDevice {
@@ -116,15 +127,20 @@ async function published(node: TestHub, agency: TestAgency, officer: string, dev
   return connected;
 }
 
-/** A signed `create` record by `creator` of a conversation with `others`. */
-async function createRecord(creator: RawDevice, others: DeviceRef[], basis: ConversationBasis) {
+/** A signed `create` record by `creator` of a conversation (`direct` unless `kind`) with `others`. */
+async function createRecord(
+  creator: RawDevice,
+  others: DeviceRef[],
+  basis: ConversationBasis,
+  kind: ConversationKind = 'direct',
+) {
   const record: MembershipRecord = {
     v: 1,
     conv: toBase64url(randomBytes(16)),
     seq: 1,
     prev: null,
     op: 'create',
-    kind: 'direct',
+    kind,
     basis,
     members: [creator.ref, ...others].map(({ agency, officer }) => ({ agency, officer })),
     by: creator.ref,
@@ -521,6 +537,93 @@ describe('RECIPIENTS_CHANGED', () => {
       await gated.stop();
       await gate.close();
     }
+  });
+});
+
+describe('an expired attestation', () => {
+  it('refuses, as it stores, what a device sends once its attestation expired during the session, until it publishes a new one', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const { conv, signed: created } = await createRecord(ua, [pl.ref], {
+      type: 'formal-request',
+      reference: `MLA/${run}`,
+      caseReference: `CASE-${run}`,
+    });
+    // A group, so that a member can be added.
+    const group = await createRecord(
+      ua,
+      [pl.ref],
+      { type: 'formal-request', reference: `MLA/${run}/group`, caseReference: `CASE-${run}` },
+      'group',
+    );
+    expect(await request(ua.socket, EVENTS.conversationCreate, { record: created })).toMatchObject({ ok: true });
+    expect(await request(ua.socket, EVENTS.conversationCreate, { record: group.signed })).toMatchObject({ ok: true });
+    const message = await envelopeFrom(ua, conv, [pl]);
+    const receipt = await signReceipt(
+      { v: 1, conv, type: 'read', ids: [toBase64url(randomBytes(16))], by: ua.ref, ts: Date.now() },
+      ua.keys.signing.secretKey,
+    );
+    const add: SignedMembershipRecord = await signMembershipRecord(
+      {
+        v: 1,
+        conv: group.conv,
+        seq: 2,
+        prev: await hashMembershipRecord(group.signed),
+        op: 'add',
+        member: { agency: 'PL-KGP', officer: `pl.other.${run}` },
+        by: ua.ref,
+        ts: Date.now(),
+      },
+      ua.keys.signing.secretKey,
+    );
+    const another = await createRecord(ua, [pl.ref], {
+      type: 'formal-request',
+      reference: `MLA/${run}/2`,
+      caseReference: `CASE-${run}`,
+    });
+    const desks = await devicesOfAgency(ua, 'NCB-UA');
+    const opening = await queryOpening(ua, pl, { question: [pl], statement: [pl, ...desks] });
+
+    await expire(ua);
+    const refused = { ok: false, error: ATTESTATION_EXPIRED };
+    expect(await request(ua.socket, EVENTS.messageSend, { envelope: message })).toEqual(refused);
+    expect(await request(ua.socket, EVENTS.receiptSend, { receipt })).toEqual(refused);
+    expect(await request(ua.socket, EVENTS.conversationChange, { record: add })).toEqual(refused);
+    expect(await request(ua.socket, EVENTS.conversationCreate, { record: another.signed })).toEqual(refused);
+    expect(await request(ua.socket, EVENTS.queryOpen, await opening.payload())).toEqual(refused);
+    // Nothing was stored, created or claimed.
+    expect(await itemsOf(pl, conv)).toEqual([]);
+    expect(await request(pl.socket, EVENTS.conversationGet, { conv: group.conv })).toMatchObject({
+      ok: true,
+      conversation: { members: [officerAddress(pl.ref), officerAddress(ua.ref)].sort(), records: [group.signed] },
+    });
+    expect(await request(pl.socket, EVENTS.conversationGet, { conv: another.conv })).toMatchObject({
+      ok: false,
+      error: { code: 'CONVERSATION_NOT_FOUND' },
+    });
+
+    // A new attestation of the same keys, and the same requests are accepted.
+    await publish(ua);
+    expect(await request(ua.socket, EVENTS.messageSend, { envelope: message })).toMatchObject({ ok: true });
+    expect(await request(ua.socket, EVENTS.receiptSend, { receipt })).toMatchObject({ ok: true });
+    expect(await request(ua.socket, EVENTS.conversationChange, { record: add })).toMatchObject({ ok: true });
+    expect(await request(ua.socket, EVENTS.conversationCreate, { record: another.signed })).toMatchObject({
+      ok: true,
+    });
+    expect(await request(ua.socket, EVENTS.queryOpen, await opening.payload())).toMatchObject({ ok: true });
+  });
+
+  it('does not count as published at the handshake: a device that connects with it is DEVICE_NOT_PUBLISHED', async () => {
+    const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+    const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+    const conv = await createConversation(ua, pl);
+    await expire(ua);
+    ua.socket.close();
+    const again = { ...(await connect(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1')), keys: ua.keys };
+    expect(
+      await request(again.socket, EVENTS.messageSend, { envelope: await envelopeFrom(again, conv, [pl]) }),
+    ).toEqual({ ok: false, error: ATTESTATION_EXPIRED });
+    expect(await itemsOf(pl, conv)).toEqual([]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
 } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { membershipChanged } from '../audit/audit-events.js';
+import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
@@ -44,15 +45,19 @@ end
 `;
 
 /**
- * Appends one record in a single round trip. ARGV: seq, JSON, op, member, audit event, kind,
- * basis, created at, then the members of a `create`. Returns 1 appended, 0 the chain changed.
+ * Appends one record in a single round trip, if the acting device (ARGV 3, 4: its officer and
+ * device id) is current at ARGV[2] (seconds; expiries under the prefix ARGV[1]). ARGV 5..:
+ * seq, JSON, op, member, audit event, kind, basis, created at, then the members of a
+ * `create`. Returns 1 appended, 0 the chain changed, -1 the device's attestation is not
+ * unexpired.
  */
-const APPEND_RECORD = `${APPEND_RECORD_LUA}
+const APPEND_RECORD = `${DEVICE_RULES_LUA}${APPEND_RECORD_LUA}
+if not isCurrentDevice(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) then return -1 end
 local members = {}
-for i = 9, #ARGV do table.insert(members, ARGV[i]) end
+for i = 13, #ARGV do table.insert(members, ARGV[i]) end
 local appended = appendRecord({ records = KEYS[1], members = KEYS[2], meta = KEYS[3], audit = KEYS[4] }, {
-  seq = ARGV[1], json = ARGV[2], op = ARGV[3], member = ARGV[4], audit = ARGV[5],
-  kind = ARGV[6], basis = ARGV[7], createdAt = ARGV[8], members = members,
+  seq = ARGV[5], json = ARGV[6], op = ARGV[7], member = ARGV[8], audit = ARGV[9],
+  kind = ARGV[10], basis = ARGV[11], createdAt = ARGV[12], members = members,
 })
 if appended then return 1 end
 return 0
@@ -116,8 +121,12 @@ export class ConversationService {
     redis.defineCommand('ncpAppendRecord', { numberOfKeys: 4, lua: APPEND_RECORD });
   }
 
-  /** Runs APPEND_RECORD for `signed`; `createFields` are kind, basis, createdAt and members. */
+  /**
+   * Runs APPEND_RECORD for `signed`, made by `actor`; `createFields` are kind, basis, createdAt
+   * and members. DEVICE_NOT_PUBLISHED when the actor's attestation is not unexpired.
+   */
   async #appendRecord(
+    actor: DeviceRef,
     signed: SignedMembershipRecord,
     member: string,
     audit: string,
@@ -129,6 +138,10 @@ export class ConversationService {
       this.keys.conversationMembers(record.conv),
       this.keys.conversationMeta(record.conv),
       this.keys.auditStream,
+      this.keys.deviceExpiriesPrefix,
+      nowInSeconds(),
+      officerAddress(actor),
+      actor.device,
       record.seq,
       JSON.stringify(signed),
       record.op,
@@ -136,6 +149,7 @@ export class ConversationService {
       audit,
       ...createFields,
     );
+    if (appended === -1) throw attestationExpired();
     return appended === 1;
   }
 
@@ -150,7 +164,7 @@ export class ConversationService {
   ): Promise<MembershipChange> {
     const checked = await this.checkCreation(actor, signed, options);
     const { record } = this.creationWrite(checked);
-    const appended = await this.#appendRecord(signed, '', record.audit, [
+    const appended = await this.#appendRecord(actor, signed, '', record.audit, [
       record.kind,
       record.basis,
       record.createdAt,
@@ -239,6 +253,7 @@ export class ConversationService {
       (address) => parseOfficerAddress(address as OfficerAddress).agency,
     );
     const appended = await this.#appendRecord(
+      actor,
       signed,
       member,
       JSON.stringify(membershipChanged(record, memberAgencies)),

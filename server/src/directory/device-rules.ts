@@ -1,18 +1,24 @@
-import { ConversationError, type DeviceAddress } from '@ncp-hub/protocol';
+import { ConversationError, type DeviceAddress, DirectoryError } from '@ncp-hub/protocol';
 
 /**
- * The directory's recipients rule, in Lua, for the scripts that store envelopes (messages, a
- * query's opening), so that it is checked in the same step as the write it guards. It reads
- * the officers' `deviceExpiries` hashes (device -> `expiresAt`, seconds), building their keys
- * from `prefix`: keys no script declares, which a single Redis allows (the hub needs one; see
- * redis-keys.ts).
+ * The directory's two rules, in Lua, for the scripts that store what devices send (messages,
+ * receipts, membership records, a query's opening), so that each rule is checked in the same
+ * step as the write it guards. Both read the officers' `deviceExpiries` hashes (device ->
+ * `expiresAt`, seconds), building their keys from `prefix`: keys no script declares, which a
+ * single Redis allows (the hub needs one; see redis-keys.ts).
  *
+ * - `isCurrentDevice(prefix, now, officer, device)`: the device of `officer` (`AGENCY/officer`)
+ *   is published and its attestation unexpired at `now`; the sender of anything stored must be.
  * - `missingRecipients(officers, prefix, now, sender, to, missing)`: adds to the set `missing`
  *   the devices (`AGENCY/officer/device`) of `officers` that are published and unexpired at
  *   `now`, other than `sender`, and not in `to` (an envelope's `header.to`); `sorted(missing)`
  *   lists them.
  */
 export const DEVICE_RULES_LUA = `
+local function isCurrentDevice(prefix, now, officer, device)
+  local expiresAt = redis.call('HGET', prefix .. officer, device)
+  return expiresAt ~= false and tonumber(expiresAt) > now
+end
 local function missingRecipients(officers, prefix, now, sender, to, missing)
   local listed = {}
   for _, address in ipairs(to) do listed[address] = true end
@@ -38,6 +44,17 @@ end
 /** The time the directory's expiries are compared with: seconds since the epoch, as attestations' `exp`. */
 export function nowInSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * DEVICE_NOT_PUBLISHED for a device whose attestation was published but has expired: what the
+ * hub answers whatever it sends, until it publishes a new attestation.
+ */
+export function attestationExpired(): DirectoryError {
+  return new DirectoryError(
+    'DEVICE_NOT_PUBLISHED',
+    "this device's attestation has expired: publish a new one (directory:publish)",
+  );
 }
 
 /** RECIPIENTS_CHANGED: the envelope must be sealed again, to these devices too. */

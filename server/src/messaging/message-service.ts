@@ -15,7 +15,7 @@ import {
 import type { Redis, Result } from 'ioredis';
 import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';
-import { DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
@@ -48,14 +48,16 @@ end
  * Stores one item in a single round trip. ARGV: 1 the sender's officer, 2 its device id,
  * 3 now (seconds), 4 the expiries' key prefix, 5 type, 6 JSON, 7 received at, 8 max items,
  * 9 min id, 10 seen TTL, 11 dedupe (1|0), 12 the sender's device address, 13 audit event,
- * 14 check recipients (1|0), 15.. `header.to`. Checks membership, drops a re-sent message id
- * (answering with the cursor it was stored at), checks (when ARGV[14] is 1) that the
- * recipients leave out no current device of a member, and appends. Returns {1, cursor}
- * stored, {2, cursor} already stored, {0} not a member, {-1} no conversation, {-2} the
- * message id belongs to another sender, {-3, device...} the devices left out.
+ * 14 check recipients (1|0), 15.. `header.to`. Checks that the sending device is current,
+ * then membership, drops a re-sent message id (answering with the cursor it was stored at),
+ * checks (when ARGV[14] is 1) that the recipients leave out no current device of a member,
+ * and appends. Returns {1, cursor} stored, {2, cursor} already stored, {0} not a member,
+ * {-1} no conversation, {-2} the message id belongs to another sender, {-3, device...} the
+ * devices left out, {-4} the sending device's attestation is not unexpired.
  */
 const APPEND_ITEM = `${DEVICE_RULES_LUA}${APPEND_TO_LOG_LUA}
 local prefix, now = ARGV[4], tonumber(ARGV[3])
+if not isCurrentDevice(prefix, now, ARGV[1], ARGV[2]) then return {-4} end
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
   return {0}
@@ -96,7 +98,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return ARGV[2]
 `;
 
-type AppendResult = [1 | 2, Cursor] | [0 | -1 | -2] | [-3, ...DeviceAddress[]];
+type AppendResult = [1 | 2, Cursor] | [0 | -1 | -2 | -4] | [-3, ...DeviceAddress[]];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -191,8 +193,9 @@ export class MessageService {
 
   /**
    * Stores an envelope whose `header.from` the caller has checked is the connection's device;
-   * one Redis round trip, which also refuses it with RECIPIENTS_CHANGED when its recipients
-   * leave out a current device of a member.
+   * one Redis round trip, which also refuses it with DEVICE_NOT_PUBLISHED when that device's
+   * attestation is not unexpired, and with RECIPIENTS_CHANGED when its recipients leave out a
+   * current device of a member.
    */
   async storeEnvelope(envelope: Envelope): Promise<StoredItem> {
     const json = this.assertSize(envelope);
@@ -205,7 +208,7 @@ export class MessageService {
     return { item: { type: 'message', conv: header.conv, cursor, receivedAt, envelope }, duplicate: status === 2 };
   }
 
-  /** Stores a signed receipt whose signer the caller has checked. */
+  /** Stores a signed receipt whose signer the caller has checked; DEVICE_NOT_PUBLISHED as {@link storeEnvelope}. */
   async storeReceipt(receipt: SignedReceipt): Promise<StoredItem> {
     const { conv, by } = receipt.receipt;
     const receivedAt = Date.now();
@@ -255,6 +258,8 @@ export class MessageService {
         throw new RequestError('BAD_REQUEST', 'this message id is already used by another sender');
       case -3:
         throw recipientsChanged(result.slice(1) as DeviceAddress[]);
+      case -4:
+        throw attestationExpired();
       default:
         throw new ConversationError('NOT_A_MEMBER', 'not a member of this conversation');
     }

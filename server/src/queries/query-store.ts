@@ -6,13 +6,14 @@ import {
   deviceAddress,
   type Identity,
   type OfficerAddress,
+  officerAddress,
   type QueryView,
   type TimelineEntry,
 } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { queryStep } from '../audit/audit-events.js';
 import { APPEND_RECORD_LUA, type RecordWrite } from '../conversations/conversation-service.js';
-import { DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import { APPEND_TO_LOG_LUA, type MessageWrite } from '../messaging/message-service.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import type { FollowUpTimings } from './policy.js';
@@ -55,8 +56,8 @@ return id
  * The opening of a query, in one step: KEYS 1 the query id's claim, 2-4 the conversation's
  * records, members and meta, 5-6 its log and the question's seen key, 7 the audit stream, 8
  * the officers of the requesting state's NCB; ARGV[1] the JSON of the rest (see
- * {@link QueryStore.open}). Checks that the query id is unclaimed ({-2}) and the conversation
- * id unused ({-3}), and that the
+ * {@link QueryStore.open}). Checks that the sending device's attestation is unexpired ({-1}),
+ * that the query id is unclaimed ({-2}) and the conversation id unused ({-3}), and that the
  * question's `header.to` leaves out no current device of the two members (the sending device
  * aside) nor the statement's any of the counterpart and of the NCB's officers ({-4, device...}:
  * every device left out, by either, sorted); then claims the query id, creates the
@@ -65,6 +66,7 @@ return id
 const OPEN = `${DEVICE_RULES_LUA}${APPEND_RECORD_LUA}${APPEND_TO_LOG_LUA}
 local step = cjson.decode(ARGV[1])
 local prefix, now, sender = step.prefix, tonumber(step.now), step.sender
+if not isCurrentDevice(prefix, now, sender.officer, sender.device) then return {-1} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-2} end
 if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return {-3} end
 local missing = missingRecipients(step.question.officers, prefix, now, sender.address, step.question.to, {})
@@ -80,7 +82,7 @@ local cursor = appendToLog({ log = KEYS[5], seen = KEYS[6], audit = KEYS[7] }, s
 return {1, cursor}
 `;
 
-type OpenResult = [1, Cursor] | [-2 | -3] | [-4, ...DeviceAddress[]];
+type OpenResult = [1, Cursor] | [-1 | -2 | -3] | [-4, ...DeviceAddress[]];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -128,9 +130,9 @@ export class QueryStore {
   /**
    * Checks the recipients of an opening and writes it, in one step: claims the query id,
    * creates its conversation and stores the question, which resolves to its cursor; or
-   * nothing is written, and CONVERSATION_EXISTS (the query or the conversation id is taken) or
-   * RECIPIENTS_CHANGED (the question or the statement leaves out a current device: `missing`
-   * lists them all).
+   * nothing is written, and DEVICE_NOT_PUBLISHED (the sender's attestation expired),
+   * CONVERSATION_EXISTS (the query or the conversation id is taken) or RECIPIENTS_CHANGED (the
+   * question or the statement leaves out a current device: `missing` lists them all).
    */
   async open(opening: Opening): Promise<Cursor> {
     const { conversation, question, sender } = opening;
@@ -146,7 +148,7 @@ export class QueryStore {
       JSON.stringify({
         prefix: this.keys.deviceExpiriesPrefix,
         now: String(nowInSeconds()),
-        sender: { address: deviceAddress(sender) },
+        sender: { officer: officerAddress(sender), device: sender.device, address: deviceAddress(sender) },
         record: conversation.record,
         item: question.item,
         question: { officers: conversation.record.members, to: opening.questionTo },
@@ -156,6 +158,8 @@ export class QueryStore {
     switch (result[0]) {
       case 1:
         return result[1];
+      case -1:
+        throw attestationExpired();
       case -2:
         throw new ConversationError('CONVERSATION_EXISTS', 'a query with this id exists');
       case -3:

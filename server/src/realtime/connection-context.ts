@@ -8,41 +8,61 @@ import {
   RequestError,
 } from '@ncp-hub/protocol';
 import type { ConversationService } from '../conversations/conversation-service.js';
+import { attestationExpired, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import { conversationRoom, officerRoom, roleRoom } from './rooms.js';
 
 /**
  * Who a connection is, resolved once at the handshake and handed to every event handler: the
- * verified identity, the device named in the handshake, and whether that device is published.
+ * verified identity, the device named in the handshake, and until when that device is published.
  */
 export interface ConnectionContext {
   readonly identity: Identity;
   /** The device named in the handshake (`auth.device`); null for a session without one. */
   readonly device: DeviceRef | null;
-  /** Whether the device's attestation is in the directory; set when it publishes. */
-  published: boolean;
+  /**
+   * When the device's attestation in the directory expires (seconds since the epoch), as the
+   * handshake found it or as the device last published it; null when it is not published.
+   * The stores check it again as they write (an attestation may expire meanwhile).
+   */
+  publishedUntil: number | null;
 }
 
 /**
  * What a client event needs of its connection (its table entry's `needs`): only a session, a
- * device (DEVICE_REQUIRED without one), or a device whose attestation is published
- * (DEVICE_NOT_PUBLISHED before `directory:publish`).
+ * device (DEVICE_REQUIRED without one), or a device whose attestation is published and
+ * unexpired (DEVICE_NOT_PUBLISHED before `directory:publish`, and once it expired).
  */
 export type EventNeeds = 'session' | 'device' | 'published-device';
 
 /** The device an event of `N` gets: a device for `device` and `published-device`, maybe none for `session`. */
 export type DeviceOf<N extends EventNeeds> = N extends 'session' ? DeviceRef | null : DeviceRef;
 
-/** The connection's device as an event of `needs` requires it, or DEVICE_REQUIRED / DEVICE_NOT_PUBLISHED. */
-export function deviceFor<N extends EventNeeds>(connection: ConnectionContext, needs: N): DeviceOf<N> {
-  if (needs === 'session') return connection.device as DeviceOf<N>;
+/** The connection's device, or DEVICE_REQUIRED. */
+function requireDevice(connection: ConnectionContext): DeviceRef {
   if (connection.device === null) {
     throw new DirectoryError('DEVICE_REQUIRED', 'connect with auth.device to use messaging');
   }
-  if (needs === 'published-device' && !connection.published) {
-    throw new DirectoryError('DEVICE_NOT_PUBLISHED', 'publish this device (directory:publish) first');
-  }
-  return connection.device as DeviceOf<N>;
+  return connection.device;
+}
+
+/** How each kind of need is met: the device it gives, or its refusal. */
+const DEVICE_FOR: { readonly [N in EventNeeds]: (connection: ConnectionContext) => DeviceOf<N> } = {
+  session: (connection) => connection.device,
+  device: requireDevice,
+  'published-device': (connection) => {
+    const device = requireDevice(connection);
+    if (connection.publishedUntil === null) {
+      throw new DirectoryError('DEVICE_NOT_PUBLISHED', 'publish this device (directory:publish) first');
+    }
+    if (connection.publishedUntil <= nowInSeconds()) throw attestationExpired();
+    return device;
+  },
+};
+
+/** The connection's device as an event of `needs` requires it, or DEVICE_REQUIRED / DEVICE_NOT_PUBLISHED. */
+export function deviceFor<N extends EventNeeds>(connection: ConnectionContext, needs: N): DeviceOf<N> {
+  return DEVICE_FOR[needs](connection);
 }
 
 /** The device id of a handshake's `auth.device`: null when absent, BAD_REQUEST when not a device id. */
@@ -61,7 +81,7 @@ export interface OpenedConnection {
 }
 
 /**
- * Resolves a new connection's context: its device, whether that device is published, and the
+ * Resolves a new connection's context: its device, until when that device is published, and the
  * rooms it joins. Called once per connection, at the handshake.
  */
 export async function openConnection(
@@ -70,7 +90,7 @@ export async function openConnection(
   services: { conversations: ConversationService; directory: DirectoryService },
 ): Promise<OpenedConnection> {
   const roles = identity.roles.map((role) => roleRoom(identity.agency, role));
-  if (device === null) return { connection: { identity, device: null, published: false }, rooms: roles };
+  if (device === null) return { connection: { identity, device: null, publishedUntil: null }, rooms: roles };
   const ref: DeviceRef = { agency: identity.agency, officer: identity.officer, device };
   const officer = officerAddress(ref);
   const [conversations, entry] = await Promise.all([
@@ -78,7 +98,7 @@ export async function openConnection(
     services.directory.entry(ref),
   ]);
   return {
-    connection: { identity, device: ref, published: entry !== undefined },
+    connection: { identity, device: ref, publishedUntil: entry?.expiresAt ?? null },
     rooms: [...roles, officerRoom(officer), ...conversations.map(conversationRoom)],
   };
 }

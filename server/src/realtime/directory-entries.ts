@@ -12,7 +12,7 @@ export function directoryEntries(
       limit: 'write',
       async handle({ attestation }, { identity, device, connection, announce }) {
         const { entry, changed } = await directory.publish(identity, device.device, attestation);
-        connection.published = true;
+        connection.publishedUntil = entry.expiresAt;
         // Everyone who shares a conversation with the officer drops what they cached of its devices.
         if (changed) announce.devicePublished(device, await conversations.idsOf(officerAddress(device)));
         return { device: deviceAddress(device), expiresAt: entry.expiresAt };

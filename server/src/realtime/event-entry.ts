@@ -32,7 +32,7 @@ export interface EventContext<N extends EventNeeds> {
   identity: Identity;
   /** The connection's device, as the entry's `needs` requires it. */
   device: DeviceOf<N>;
-  /** The connection itself (`published` changes when its device publishes). */
+  /** The connection itself (`publishedUntil` changes when its device publishes). */
   connection: ConnectionContext;
   /** Pushes to other sockets. */
   announce: Announcer;

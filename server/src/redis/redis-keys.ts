@@ -17,8 +17,8 @@ export function redisKeys(prefix: string) {
     directoryPrefix,
     /**
      * hash device -> expiresAt (seconds) of each published device, written with `directory`
-     * (and filled in from it at start for entries an older hub wrote alone): the message
-     * store's script checks recipients against it without decoding attestations
+     * (and filled in from it at start for entries an older hub wrote alone): the store scripts
+     * check senders and recipients against it without decoding attestations
      */
     deviceExpiries: (officer: OfficerAddress) => `${deviceExpiriesPrefix}${officer}`,
     /** what {@link deviceExpiries} puts before the officer address, for the scripts that build the key */
