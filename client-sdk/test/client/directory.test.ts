@@ -98,18 +98,23 @@ describe('Directory', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let asked: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
     let first = true;
     const lookup: DirectoryLookup = async (query) => {
       const result = await answer(query);
       if (first) {
         first = false;
+        asked();
         await held;
       }
       return result;
     };
     const directory = new Directory(lookup, pinnedTrust([pl]), 30_000);
     const slow = directory.devicesOf([b1.officer]);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await answered; // the hub has answered; the answer is held on its way back
     state.published = [b1, b2];
     directory.invalidate([b1.officer]);
     release();

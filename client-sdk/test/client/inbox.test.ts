@@ -150,9 +150,14 @@ function info(log: ConversationItem[]): ConversationInfo {
   } as never;
 }
 
+/**
+ * Until the items given to the queue are processed and their flush has run. The inbox schedules
+ * its flush with a timer of 0 ms while processing; timers of one delay fire in the order they
+ * were set, so once this one fires the flush is in the queue.
+ */
 async function settle(queue: TaskQueue) {
   await queue.idle();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 0));
   await queue.idle();
 }
 
