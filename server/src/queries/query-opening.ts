@@ -10,6 +10,7 @@ import {
   type Envelope,
   envelopeSchema,
   GROUNDS,
+  groundSchema,
   type Identity,
   type OfficerRef,
   officerAddress,
@@ -19,6 +20,7 @@ import {
   type SignedMembershipRecord,
   signedMembershipRecordSchema,
 } from '@ncp-hub/protocol';
+import { z } from 'zod';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { MessageService } from '../messaging/message-service.js';
@@ -40,6 +42,9 @@ export interface OpenedQuery {
   /** Where the opening stands in the audit chain; null if it was not chained in time. */
   receipt: AuditReceipt | null;
 }
+
+/** What is looked for first in a `query:open`'s record: one of the grounds (QUERY_GROUND_INVALID otherwise). */
+const withGroundSchema = z.object({ record: z.object({ basis: z.object({ ground: groundSchema }) }) });
 
 /** The payload of `query:open` as its outer shape parsed it; its parts are checked here, in order. */
 export interface QueryOpenParts {
@@ -184,9 +189,7 @@ export class QueryOpening {
   async #check(identity: Identity, device: DeviceRef, payload: QueryOpenParts): Promise<CheckedOpening> {
     const { registry, messages, policy } = this.services;
     if (!identity.roles.includes('officer')) throw new QueryError('ROLE_REQUIRED', 'only an officer opens a query');
-    const basis = (payload.conversation as { record?: { basis?: { type?: unknown; ground?: unknown } } } | undefined)
-      ?.record?.basis;
-    if (!GROUNDS.includes(basis?.ground as never)) {
+    if (!withGroundSchema.safeParse(payload.conversation).success) {
       throw new QueryError('QUERY_GROUND_INVALID', `a query needs exactly one ground: ${GROUNDS.join(', ')}`);
     }
     if (payload.statement === undefined || payload.statement === null) {

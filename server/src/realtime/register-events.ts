@@ -1,11 +1,18 @@
-import { type Ack, CLIENT_EVENTS, type ClientEventName, officerAddress, RequestError } from '@ncp-hub/protocol';
+import {
+  type Ack,
+  CLIENT_EVENTS,
+  type ClientEventName,
+  type ClientEventResult,
+  officerAddress,
+  RequestError,
+} from '@ncp-hub/protocol';
 import { answerableError } from '../answerable-error.js';
 import type { Logger } from '../logger.js';
 import { parseOrBadRequest } from '../validation.js';
 import type { Announcer } from './announcer.js';
 import { type ConnectionContext, deviceFor, type EventNeeds } from './connection-context.js';
-import type { EventEntry } from './event-entry.js';
-import type { EventTable } from './event-table.js';
+import type { EventEntry, EventRequest } from './event-entry.js';
+import { type EventRow, type EventTable, rowOf } from './event-table.js';
 import type { RateLimits } from './rate-limiter.js';
 import type { HubSocket } from './socket-types.js';
 
@@ -16,6 +23,14 @@ export interface EventServing {
   table: EventTable;
   limits: RateLimits;
   logger: Logger;
+}
+
+/** What serving one event of one socket needs besides its row. */
+interface ServedConnection {
+  socket: HubSocket;
+  connection: ConnectionContext;
+  announce: Announcer;
+  serving: EventServing;
 }
 
 /**
@@ -33,35 +48,9 @@ export function registerEvents(
   announce: Announcer,
   serving: EventServing,
 ): void {
-  const { table, limits, logger } = serving;
-  const budgetKey = officerAddress(connection.identity);
-
-  for (const event of CLIENT_EVENTS) {
-    const row = table[event];
-    const entry = row as unknown as EventEntry<ClientEventName, EventNeeds>;
-    const listener = (...args: unknown[]) => {
-      const ack = args.at(-1);
-      if (typeof ack !== 'function') {
-        logger.debug({ event }, 'event without ack callback ignored');
-        return;
-      }
-      const respond = ack as (response: Ack) => void;
-      const payload = args.length > 1 ? args[0] : {};
-      Promise.resolve()
-        .then(async () => {
-          const device = deviceFor(connection, entry.needs);
-          await limits[entry.limit].take(budgetKey);
-          const parsed = parseOrBadRequest(row.request, payload ?? {}, event);
-          return entry.handle(parsed as never, { identity: connection.identity, device, connection, announce });
-        })
-        .then(
-          (result) => respond({ ok: true, ...result }),
-          (error: unknown) =>
-            respond({ ok: false, error: answerableError(error, logger, 'event handler failed', { event }).toBody() }),
-        );
-    };
-    socket.on(event, listener as never);
-  }
+  const served: ServedConnection = { socket, connection, announce, serving };
+  const serveEvent = <E extends ClientEventName>(event: E) => serve(served, event, rowOf(serving.table, event));
+  for (const event of CLIENT_EVENTS) serveEvent(event);
 
   socket.onAny((event: string, ...args: unknown[]) => {
     if (KNOWN_CLIENT_EVENTS.has(event)) return;
@@ -70,4 +59,52 @@ export function registerEvents(
       ack({ ok: false, error: new RequestError('UNKNOWN_EVENT', 'unknown event').toBody() });
     }
   });
+}
+
+/**
+ * Serves one event on one socket by its row: the payload the row's schema parses is the one
+ * its handler takes, and the handler's answer the one the ack sends, all typed by `E`.
+ */
+function serve<E extends ClientEventName>(served: ServedConnection, event: E, row: EventRow<E>): void {
+  const { socket, connection, announce, serving } = served;
+  const { limits, logger } = serving;
+  const budgetKey = officerAddress(connection.identity);
+  // What arrives is whatever a client sent, so the listener takes unknown arguments. Listening
+  // for `E` as one of the client events (not as `E` itself, whose listener type socket.io's
+  // conditional types cannot resolve) lets it be registered as it is.
+  socket.on<ClientEventName>(event, (...args: unknown[]) => {
+    const ack = args.at(-1);
+    if (typeof ack !== 'function') {
+      logger.debug({ event }, 'event without ack callback ignored');
+      return;
+    }
+    const respond = (response: Ack<ClientEventResult<E>>): void => {
+      ack(response);
+    };
+    const payload = args.length > 1 ? args[0] : {};
+    Promise.resolve()
+      .then(async () => {
+        const handle = handlerFor(row, connection, announce);
+        await limits[row.limit].take(budgetKey);
+        return handle(parseOrBadRequest(row.request, payload ?? {}, event));
+      })
+      .then(
+        (result) => respond({ ok: true, ...result }),
+        (error: unknown) =>
+          respond({ ok: false, error: answerableError(error, logger, 'event handler failed', { event }).toBody() }),
+      );
+  });
+}
+
+/**
+ * An entry's handler, given the connection's device as the entry needs it: DEVICE_REQUIRED or
+ * DEVICE_NOT_PUBLISHED now, before the budget and the payload are looked at, when it is not there.
+ */
+function handlerFor<E extends ClientEventName, N extends EventNeeds>(
+  entry: EventEntry<E, N>,
+  connection: ConnectionContext,
+  announce: Announcer,
+): (request: EventRequest<E>) => Promise<ClientEventResult<E>> | ClientEventResult<E> {
+  const device = deviceFor(connection, entry.needs);
+  return (request) => entry.handle(request, { identity: connection.identity, device, connection, announce });
 }
