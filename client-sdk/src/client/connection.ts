@@ -33,7 +33,9 @@ export interface HubRequester {
   readonly connected: boolean;
   /**
    * Sends client event `E` and resolves with the hub's answer; rejects with the hub's error
-   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`.
+   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`. It sends nothing exactly when
+   * {@link HubRequester.connected} is false as it is called; a `NOT_CONNECTED` otherwise means
+   * the connection was lost after the request went out.
    */
   request<E extends ClientEventName>(event: E, ...payload: RequestArgs<E>): Promise<ClientEventResult<E>>;
 }

@@ -30,10 +30,11 @@ export interface SentMessage {
 export interface SendOptions {
   /**
    * The message's id: 16 random bytes, base64url (`toBase64url(randomBytes(16))`); the SDK
-   * makes one when not given. Give the id of a send that failed with `REQUEST_TIMEOUT`, or
-   * with `NOT_CONNECTED` once it had gone out, to send that message again: the hub may have
-   * stored it, so it goes again as it was (same id, seq and time), and the hub answers with
-   * where it stored it, or stores it now; recipients see it once either way.
+   * makes one when not given. To retry a send that failed with `REQUEST_TIMEOUT`, or with
+   * `NOT_CONNECTED` once it had gone out, send the same content with the same id: the hub may
+   * have stored it, so it goes again as it was (same id, seq and time), and the hub answers
+   * with where it stored it, or stores it now; recipients see it once either way. (A send the
+   * hub refused with a code gave its number back: send it anew.)
    *
    * @example
    * ```ts
@@ -145,8 +146,8 @@ export class Outbox {
           // A request sends nothing (NOT_CONNECTED) exactly when the connection is down as it is made.
           const goesOut = hub.connected;
           try {
-            const { cursor } = await hub.request('message:send', { envelope });
-            return { id: send.header.id, cursor, seq: send.header.seq };
+            const { cursor, duplicate } = await hub.request('message:send', { envelope });
+            return { id: send.header.id, cursor, seq: send.header.seq, duplicate };
           } catch (error) {
             if (goesOut && mayHaveBeenStored(error)) send.mayBeStored = true;
             throw error;
@@ -154,7 +155,9 @@ export class Outbox {
         },
       });
       this.#unconfirmed.delete(sent.id);
-      await received.record(conv, device.address, sent.id, sent.seq);
+      // Stored before, by a send this device no longer remembers: the number just taken is not used.
+      if (sent.duplicate && send.allocated) await this.#giveBackSeq(conv, sent.seq);
+      else await received.record(conv, device.address, sent.id, sent.seq);
       return { id: sent.id, cursor: sent.cursor };
     } catch (error) {
       const tried = send.header;

@@ -177,6 +177,17 @@ describe('Outbox', () => {
     expect(await store.get(`seq:${conv}`)).toBe(0);
   });
 
+  it('gives the number back when the hub had the id already, from a send this outbox does not remember', async () => {
+    const { hub, outbox, store } = setUp({ now: [a1, b1] });
+    const answer = hub.answer;
+    hub.answer = async (call) => ({ ...((await answer(call)) as object), duplicate: true, cursor: '1-0' });
+    expect(await outbox.send(conv, 'stored before a restart', { id: 'CCCCCCCCCCCCCCCCCCCCCA' })).toEqual({
+      id: 'CCCCCCCCCCCCCCCCCCCCCA',
+      cursor: '1-0',
+    });
+    expect(await store.get(`seq:${conv}`)).toBe(0);
+  });
+
   it('keeps the number and the id of a send that may have been stored; sent again by its id, it goes as it was', async () => {
     let failure: Error | undefined = hubErrorOf('REQUEST_TIMEOUT');
     const { hub, outbox, store } = setUp(
