@@ -30,7 +30,7 @@ import type { Directory } from './directory.js';
 import type { Conversation, HubClientEvents } from './hub-client-events.js';
 import type { LocalDevice } from './local-device.js';
 import { contentOf, type Outbox } from './outbox.js';
-import { sendToCurrentDevices } from './send-to-current-devices.js';
+import { type RecipientSource, sendToCurrentDevices } from './send-to-current-devices.js';
 
 /** What opening an operational query takes. */
 export interface OpenQueryOptions {
@@ -85,7 +85,8 @@ export class Queries {
   /**
    * Opens a query. The question is sealed to the counterpart's devices (and this officer's
    * other devices), the statement to those and the NCB desks' of both states; both are
-   * re-sealed when the hub answers `RECIPIENTS_CHANGED`.
+   * re-sealed, to the devices looked up again (the desks' too), when the hub answers
+   * `RECIPIENTS_CHANGED` for either.
    */
   async open(options: OpenQueryOptions): Promise<OpenedQuery> {
     const { hub, device, directory, conversations, outbox } = this.deps;
@@ -115,7 +116,6 @@ export class Queries {
     if (counterpartAgency.country === device.identity?.country) {
       throw new QueryError('QUERY_SAME_STATE', 'a direct query goes to an agency of another state');
     }
-    const ncbDevices = await this.#ncbDevices(agencies, counterpartAgency.country);
     const ts = Date.now();
     const header = (id: string, kind: 'query-question' | 'query-statement') => ({
       id,
@@ -127,11 +127,21 @@ export class Queries {
     });
     const question = header(toBase64url(randomBytes(16)), 'query-question');
     const statement = header(toBase64url(randomBytes(16)), 'query-statement');
+    const ofMembers = (recipient: EnvelopeRecipient) =>
+      members.some((member) => recipient.address.startsWith(`${officerAddress(member)}/`));
+    // The members' devices and the NCB desks' (asked each time): a desk's device published since is refused too.
+    const recipientsOf: RecipientSource['recipientsOf'] = async (officers, exclude) => {
+      const all = [
+        ...(await directory.recipientsOf(officers, exclude)),
+        ...(await this.#ncbDevices(agencies, counterpartAgency.country)),
+      ];
+      return [...new Map(all.map((r) => [r.address, r])).values()].filter((r) => r.address !== exclude);
+    };
     let claimed = false;
     const answer = await sendToCurrentDevices({
       members,
       exclude: device.address,
-      directory,
+      directory: { recipientsOf, invalidate: (officers) => directory.invalidate(officers) },
       attempt: async (recipients) => {
         if (!recipients.some((r) => r.address.startsWith(`${officerAddress(counterpart)}/`))) {
           throw new DirectoryError(
@@ -141,8 +151,8 @@ export class Queries {
         }
         const sealed = {
           conversation,
-          question: await outbox.seal(question, contentOf(options.question), recipients),
-          statement: await outbox.seal(statement, contentOf(options.statement), [...recipients, ...ncbDevices]),
+          question: await outbox.seal(question, contentOf(options.question), recipients.filter(ofMembers)),
+          statement: await outbox.seal(statement, contentOf(options.statement), recipients),
         };
         if (!claimed) await outbox.claimFirstMessage(conv, question.id);
         claimed = true;

@@ -62,8 +62,15 @@ const question: OpenQueryOptions = {
   question: 'Is he at a hotel in Warsaw?',
 };
 
-/** The queries of a1 against a hub that refuses a question leaving out a published device of b. */
-function setUp(published: { now: TestDevice[] }, options: { url?: string; token?: string } = {}) {
+/**
+ * The queries of a1 against a hub that refuses, as the hub does, a question leaving out a
+ * published device of b, or a statement leaving out one of b's or of the requesting state's NCB
+ * desk (listing every device left out); `beforeOpen` runs as the hub receives `query:open`.
+ */
+function setUp(
+  published: { now: TestDevice[] },
+  options: { url?: string; token?: string; beforeOpen?: () => void } = {},
+) {
   const hub = new FakeHub(({ event, payload }) => {
     switch (event) {
       case 'directory:agencies':
@@ -78,11 +85,18 @@ function setUp(published: { now: TestDevice[] }, options: { url?: string; token?
         return { devices: all };
       }
       case 'query:open': {
-        const to: string[] = payload.question.header.to;
-        const missing = published.now
-          .filter((d) => d.ref.agency === 'PL-KGP')
-          .map((d) => d.device.address)
-          .filter((a) => !to.includes(a));
+        options.beforeOpen?.();
+        const left = (agencies: string[], to: string[]) =>
+          published.now
+            .filter((d) => agencies.includes(d.ref.agency))
+            .map((d) => d.device.address)
+            .filter((a) => !to.includes(a));
+        const missing = [
+          ...new Set([
+            ...left(['PL-KGP'], payload.question.header.to),
+            ...left(['PL-KGP', 'NCB-UA'], payload.statement.header.to),
+          ]),
+        ].sort();
         if (missing.length > 0) throw hubErrorOf('RECIPIENTS_CHANGED', missing);
         const { record } = payload.conversation;
         return {
@@ -201,6 +215,23 @@ describe('Queries', () => {
     expect(accepted.statement.header.id).toBe(refused.statement.header.id);
     expect(accepted.conversation).toEqual(refused.conversation);
     expect(await readable(accepted.question, b2)).toMatchObject({ text: question.question });
+  });
+
+  it("seals the statement again to an NCB desk's device published since, the question unchanged", async () => {
+    const desk2 = await testDevice(ncbUa, 'desk', 'desk-2');
+    const published = { now: [a1, b1, desk] };
+    const { hub, queries } = setUp(published, {
+      beforeOpen: () => {
+        published.now = [a1, b1, desk, desk2]; // the desk publishes a second device meanwhile
+      },
+    });
+    await queries.open(question);
+    const [refused, accepted] = hub.sent('query:open');
+    expect(refused.statement.header.to).toEqual(['NCB-UA/desk/desk-1', 'PL-KGP/b/b1']);
+    expect(accepted.statement.header.to).toEqual(['NCB-UA/desk/desk-1', 'NCB-UA/desk/desk-2', 'PL-KGP/b/b1']);
+    expect(accepted.question.header.to).toEqual(['PL-KGP/b/b1']);
+    expect(accepted.statement.header.id).toBe(refused.statement.header.id);
+    expect(await readable(accepted.statement, desk2)).toMatchObject({ text: question.statement });
   });
 
   it('refuses, before asking the hub, a query without a lawful ground or a statement', async () => {
