@@ -25,6 +25,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type TestAgency, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { createRecord, request } from '../helpers/raw-devices.js';
 import { type ClientSocket, closeAllSockets, connectOfficer, createSocket } from '../helpers/sockets.js';
 
 const basis: ConversationBasis = { type: 'formal-request', reference: 'MLA/1', caseReference: 'CASE-1' };
@@ -70,34 +71,11 @@ async function rawDevice(agency: TestAgency, officer: string, options: { publish
   return { socket, keys, ref: { agency: agency.id, officer, device } };
 }
 
-function request(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<Record<string, unknown>>> {
-  return (
-    socket as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Record<string, unknown>>> }
-  ).emitWithAck(event, payload);
-}
-
-/** A signed `create` record of a new conversation of `creator` with `members`. */
-async function createRecord(creator: RawDevice, members: DeviceRef[], kind: 'direct' | 'group') {
-  const record: MembershipRecord = {
-    v: 1,
-    conv: toBase64url(randomBytes(16)),
-    seq: 1,
-    prev: null,
-    op: 'create',
-    kind,
-    basis,
-    members: [creator.ref, ...members].map(({ agency, officer }) => ({ agency, officer })),
-    by: creator.ref,
-    ts: Date.now(),
-  };
-  return { record, signed: await signMembershipRecord(record, creator.keys.signing.secretKey) };
-}
-
 async function createConversation(creator: RawDevice, members: DeviceRef[], kind: 'direct' | 'group' = 'direct') {
-  const { record, signed } = await createRecord(creator, members, kind);
+  const { conv, signed } = await createRecord(creator, members, basis, kind);
   const answer = await request(creator.socket, EVENTS.conversationCreate, { record: signed });
   expect(answer).toMatchObject({ ok: true });
-  return { conv: record.conv, signed };
+  return { conv, signed };
 }
 
 async function envelopeFrom(sender: RawDevice, conv: string, to: RawDevice[], text = 'hello', seq = 1) {
@@ -274,7 +252,7 @@ describe('receipts, membership and the directory', () => {
     const { ua, pl, signed } = await twoOfficers();
     expectError(await request(ua.socket, EVENTS.conversationCreate, { record: signed }), 'CONVERSATION_EXISTS');
     const third = await rawDevice(testHub.agencies['NCB-UA'], `ncb.${run}`);
-    const { signed: threeInDirect } = await createRecord(ua, [pl.ref, third.ref], 'direct');
+    const { signed: threeInDirect } = await createRecord(ua, [pl.ref, third.ref], basis, 'direct');
     expectError(await request(ua.socket, EVENTS.conversationCreate, { record: threeInDirect }), 'MEMBERSHIP_INVALID');
   });
 
