@@ -17,7 +17,7 @@ import type { Config } from '../config.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { QueryService } from '../queries/query-service.js';
 import { parseOrBadRequest } from '../validation.js';
-import { HTTP_STATUS_BY_CODE } from './http-errors.js';
+import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
 
 /** Result of the readiness checks behind `GET /readyz`. */
@@ -196,14 +196,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') {
-      return sendError(res, new RequestError('PAYLOAD_TOO_LARGE', `the body exceeds ${HTTP_BODY_LIMIT}`));
-    }
-    if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      return sendError(res, new RequestError('BAD_REQUEST', 'the body is not valid JSON'));
-    }
-    sendError(res, answerableError(error, logger, 'http request failed'));
+    sendError(res, requestReadRefusal(error, HTTP_BODY_LIMIT) ?? answerableError(error, logger, 'http request failed'));
   });
 
   return app;
