@@ -55,5 +55,16 @@ export {
 } from './officer-token.js';
 export type { AgencyInfo, AgencyPublicJwk, RegistryEntry } from './registry-entry.js';
 export { agencyPublicJwkSchema, registryEntrySchema } from './registry-entry.js';
-export type { LoadTrustRegistryOptions, TrustedAgency } from './trust-registry.js';
-export { loadTrustRegistry, parseRegistryEntry, TrustRegistry, trustAgency } from './trust-registry.js';
+export type {
+  LoadTrustRegistryOptions,
+  RegistryFileProblem,
+  TrustedAgency,
+  TrustRegistryReload,
+} from './trust-registry.js';
+export {
+  loadTrustRegistry,
+  parseRegistryEntry,
+  reloadTrustRegistry,
+  TrustRegistry,
+  trustAgency,
+} from './trust-registry.js';

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AgencyId } from '@ncp-hub/protocol';
 import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
@@ -77,12 +77,24 @@ export function trustAgency(entry: RegistryEntry, options: LoadTrustRegistryOpti
   return { id: entry.id, name: entry.name, country: entry.country, kind: entry.kind, keys, entry };
 }
 
-/**
- * Loads a trust registry folder: one `<agency id>.json` file per agency, in the format of
- * {@link registryEntrySchema}. Files not ending in `.json` are ignored. Any bad file, a file
- * name that does not match its id, or an empty folder throws {@link RegistryError}.
- */
-export async function loadTrustRegistry(dir: string, options: LoadTrustRegistryOptions = {}): Promise<TrustRegistry> {
+/** A registry file that could not be loaded: its name in the folder, and the problem. */
+export interface RegistryFileProblem {
+  /** The file's name in the folder (`EVIL-X.json`); `.` for the folder itself. */
+  readonly file: string;
+  /** What is wrong, as a {@link RegistryError} message (it names the file's path). */
+  readonly problem: string;
+}
+
+/** What {@link reloadTrustRegistry} made of a folder. */
+export interface TrustRegistryReload {
+  /** The registry to put in force: every good file, and the last good version of each bad one. */
+  readonly registry: TrustRegistry;
+  /** The files that could not be loaded this time, sorted by name; empty when every file is good. */
+  readonly badFiles: readonly RegistryFileProblem[];
+}
+
+/** The agency files of a registry folder (`*.json`, not hidden), sorted. */
+async function agencyFileNames(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort();
@@ -90,14 +102,87 @@ export async function loadTrustRegistry(dir: string, options: LoadTrustRegistryO
     throw new RegistryError(dir, `cannot read the folder (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (names.length === 0) throw new RegistryError(dir, 'no agency files (<agency id>.json) in the folder');
+  return names;
+}
+
+/** The entry of one agency file, read, parsed and checked against its name; {@link RegistryError} otherwise. */
+async function readAgencyFile(dir: string, name: string): Promise<RegistryEntry> {
+  const file = join(dir, name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new RegistryError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const entry = parseRegistryEntry(text, file);
+  if (basename(name, '.json') !== entry.id) {
+    throw new RegistryError(file, `the file of agency "${entry.id}" must be named ${entry.id}.json`);
+  }
+  return entry;
+}
+
+/**
+ * Loads a trust registry folder: one `<agency id>.json` file per agency, in the format of
+ * {@link registryEntrySchema}. Files not ending in `.json` are ignored. Any bad file, a file
+ * name that does not match its id, or an empty folder throws {@link RegistryError}: this is
+ * the load at start, where a bad registry stops the hub. A running hub reloads with
+ * {@link reloadTrustRegistry}.
+ */
+export async function loadTrustRegistry(dir: string, options: LoadTrustRegistryOptions = {}): Promise<TrustRegistry> {
   const agencies: TrustedAgency[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    const entry = parseRegistryEntry(await readFile(file, 'utf8'), file);
-    if (basename(name, '.json') !== entry.id) {
-      throw new RegistryError(file, `the file of agency "${entry.id}" must be named ${entry.id}.json`);
-    }
-    agencies.push(trustAgency(entry, options));
+  for (const name of await agencyFileNames(dir)) {
+    agencies.push(trustAgency(await readAgencyFile(dir, name), options));
   }
   return new TrustRegistry(agencies);
+}
+
+/**
+ * Loads a trust registry folder again, each file on its own, so that one bad file does not
+ * hold back the changes of the others (a key revoked in another agency's file takes effect):
+ *
+ * - a good file is loaded (an agency whose entry is unchanged keeps its key set, and with it a
+ *   `jwksUri`'s cache);
+ * - a bad file (unreadable, not JSON, not an entry, or named otherwise than its id) keeps the
+ *   agency of its name as `previous` had it, its last good version; a new bad file loads
+ *   nothing. Each is listed in `badFiles`;
+ * - an agency whose file is gone is removed.
+ *
+ * A folder that cannot be read or holds no agency file throws {@link RegistryError}: the
+ * caller keeps `previous` whole (an emptied folder is taken for a mistake, not for the
+ * removal of every agency).
+ */
+export async function reloadTrustRegistry(
+  dir: string,
+  previous: TrustRegistry,
+  options: LoadTrustRegistryOptions = {},
+): Promise<TrustRegistryReload> {
+  const agencies: TrustedAgency[] = [];
+  const badFiles: RegistryFileProblem[] = [];
+  for (const name of await agencyFileNames(dir)) {
+    const before = previous.get(basename(name, '.json'));
+    let entry: RegistryEntry;
+    try {
+      entry = await readAgencyFile(dir, name);
+    } catch (error) {
+      // Gone since the folder was listed: removed, as if it had not been listed.
+      if (error instanceof RegistryError && (await isMissing(join(dir, name)))) continue;
+      badFiles.push({ file: name, problem: (error as Error).message });
+      if (before) agencies.push(before);
+      continue;
+    }
+    agencies.push(
+      before && JSON.stringify(before.entry) === JSON.stringify(entry) ? before : trustAgency(entry, options),
+    );
+  }
+  return { registry: new TrustRegistry(agencies), badFiles };
+}
+
+/** Whether `file` no longer exists. */
+async function isMissing(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }

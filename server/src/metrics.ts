@@ -24,7 +24,35 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  /** Where the registry gauges read the bad files from, at each scrape ({@link observeRegistry}). */
+  #registry: { readonly badFiles: readonly string[] } | undefined;
+
+  readonly registryBadFiles = new Gauge({
+    name: 'ncp_hub_registry_bad_files',
+    help: 'Trust registry files the last reload could not load (each keeps its last good version, a new one loads nothing)',
+    registers: [this.registry],
+    collect: () => {
+      this.registryBadFiles.set(this.#registry?.badFiles.length ?? 0);
+    },
+  });
+
+  readonly registryBadFile = new Gauge({
+    name: 'ncp_hub_registry_bad_file',
+    help: 'A trust registry file the last reload could not load, by file name (1 while it is bad)',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.registryBadFile.reset();
+      for (const file of this.#registry?.badFiles ?? []) this.registryBadFile.set({ file }, 1);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ncp_hub_' });
+  }
+
+  /** Reports the bad files of `registry` (the hub's TrustRegistryHolder) in the registry gauges. */
+  observeRegistry(registry: { readonly badFiles: readonly string[] }): void {
+    this.#registry = registry;
   }
 }

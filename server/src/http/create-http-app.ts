@@ -23,7 +23,16 @@ import { isOriginAllowed } from './origin.js';
 /** Result of the readiness checks behind `GET /readyz`. */
 export interface Readiness {
   ready: boolean;
-  checks: { redis: boolean; registry: boolean };
+  checks: {
+    redis: boolean;
+    registry: boolean;
+    /**
+     * The trust registry files the last reload could not load (section 8 of docs/PROTOCOL.md):
+     * present only when there are some. They do not make the hub unready: it serves, with the
+     * last good version of each (a new bad file loads nothing), and every other file in force.
+     */
+    registryBadFiles?: string[];
+  };
 }
 
 export interface HttpAppDependencies {
@@ -84,6 +93,8 @@ function sendError(res: Response, error: HubError): void {
 export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const { config, gate } = deps;
   const { logger, metrics } = gate;
+  const registry = gate.authenticator.registry;
+  metrics.observeRegistry(registry);
   const app = express();
   app.disable('x-powered-by');
 
@@ -112,6 +123,9 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
 
   app.get('/readyz', async (_req, res) => {
     const readiness = await deps.readiness();
+    if (registry.badFiles.length > 0) {
+      readiness.checks = { ...readiness.checks, registryBadFiles: [...registry.badFiles] };
+    }
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
   });
 

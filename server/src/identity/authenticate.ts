@@ -6,7 +6,8 @@ import type { TrustRegistryHolder } from './trust-registry-holder.js';
 
 /** Verifies officer tokens against the registry in force; one instance per hub. */
 export class Authenticator {
-  private readonly registry: TrustRegistryHolder;
+  /** The registry in force and its bad files (the HTTP app reports them in /readyz and /metrics). */
+  readonly registry: TrustRegistryHolder;
   private readonly config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>;
 
   constructor(registry: TrustRegistryHolder, config: Pick<Config, 'hubId' | 'clockToleranceSeconds'>) {
