@@ -13,6 +13,7 @@ import {
   type HubClientOptions,
 } from './hub-client-options.js';
 import { Inbox } from './inbox.js';
+import { KnownChains } from './known-chains.js';
 import type { LocalDevice } from './local-device.js';
 import { Outbox } from './outbox.js';
 import { Queries } from './queries.js';
@@ -78,7 +79,8 @@ export function buildClientParts(
   const warningMs = options.attestationWarningMs ?? DEFAULT_ATTESTATION_WARNING_MS;
   const publication = new DevicePublication({ hub, device, directory, warningMs, emit });
   const signingKeyOf = directory.signingKeyOf.bind(directory);
-  const conversations = new Conversations({ hub, device, signingKeyOf, queue, emit });
+  const known = new KnownChains(store);
+  const conversations = new Conversations({ hub, device, signingKeyOf, known, queue, emit });
   const received = new ReceiveState(store);
   const outbox = new Outbox({ hub, device, store, conversations, directory, received });
   const deliveryReceipts = options.deliveryReceipts !== false;

@@ -129,8 +129,12 @@ export interface HubClientEvents extends TrustEvents {
   /** A verified membership change (or the conversation's creation): the conversation as it now is. */
   membership: (conversation: Conversation) => void;
   /**
-   * The membership chain does not verify (`reason`, at record `index`, from 0): the
-   * conversation is not used.
+   * The membership chain the hub gave does not verify (`reason`, a `MembershipChainFailure`, at
+   * record `index`, from 0): the conversation is not used. Or it verifies but does not extend
+   * the longest chain this device has verified (kept in its key store, so across restarts):
+   * `reason` `ROLLBACK`, `index` the last record of the known chain, which the chain given lacks
+   * or holds with another hash (a hub that cut a removal off, or gave another branch). The known
+   * chain's members stay in use; the one given is not.
    */
   membershipInvalid: (event: { conversation: ConversationId; reason: string; index: number }) => void;
   /**

@@ -12,6 +12,11 @@ export const STORE_KEYS = {
   sendSequence: (conv: ConversationId) => `seq:${conv}`,
   /** What this device received in a conversation: ids seen, last sequence number per sender. */
   receiveState: (conv: ConversationId) => `recv:${conv}`,
+  /**
+   * The longest membership chain this device verified in a conversation (`KnownChain`: its
+   * length, head hash and members): a chain the hub gives later must extend it.
+   */
+  knownChain: (conv: ConversationId) => `chain:${conv}`,
   /** An agency's keys as trusted on first use. */
   agencyKeys: (agency: AgencyId) => `trust:agency:${agency}`,
   /** The keys this client verified for a device; a device's keys never change. */

@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversations } from '../../src/client/conversations.js';
 import { Directory } from '../../src/client/directory.js';
+import { KnownChains } from '../../src/client/known-chains.js';
 import { Outbox } from '../../src/client/outbox.js';
 import { type OpenQueryOptions, Queries } from '../../src/client/queries.js';
 import { ReceiveState } from '../../src/client/receive-state.js';
@@ -130,6 +131,7 @@ function setUp(
     hub,
     device: a1.device,
     signingKeyOf: async (by: DeviceRef) => keys.get(deviceAddress(by)),
+    known: new KnownChains(store),
     queue,
     emit: () => {},
   });
