@@ -34,8 +34,19 @@ export const ERROR_CODES_BY_FAMILY = {
     'AUTH_ROLE_NOT_ALLOWED',
     'AUTH_KEYS_UNAVAILABLE',
   ],
-  /** The request itself: its shape, its size, its rate, the event or route it names. */
-  request: ['ORIGIN_NOT_ALLOWED', 'BAD_REQUEST', 'UNKNOWN_EVENT', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'],
+  /**
+   * The request itself: its shape, its size, its rate, the event or route it names; or a hub
+   * that cannot take it now (`BUSY`, with `retryAfter`).
+   */
+  request: [
+    'ORIGIN_NOT_ALLOWED',
+    'BAD_REQUEST',
+    'UNKNOWN_EVENT',
+    'NOT_FOUND',
+    'PAYLOAD_TOO_LARGE',
+    'RATE_LIMITED',
+    'BUSY',
+  ],
   /** Devices, attestations and the directory. */
   directory: ['DEVICE_REQUIRED', 'DEVICE_NOT_PUBLISHED', 'ATTESTATION_INVALID', 'AGENCY_UNKNOWN'],
   /** Conversations, their membership chains, messages and receipts. */
@@ -141,7 +152,7 @@ export const hubErrorBodySchema = z.object({
   code: z.enum(HUB_ERROR_CODES),
   /** For people; may change. Never a token, key, ciphertext or message text. */
   message: z.string(),
-  /** With `RATE_LIMITED` (and other temporary refusals): milliseconds to wait before trying again. */
+  /** With `RATE_LIMITED` and `BUSY` (temporary refusals): milliseconds to wait before trying again. */
   retryAfter: z.number().int().nonnegative().optional(),
   /** With `RECIPIENTS_CHANGED`: the current devices (`AGENCY/officer/device`) the envelope left out. */
   missing: z.array(z.string()).optional(),
