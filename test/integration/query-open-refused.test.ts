@@ -1,0 +1,151 @@
+/**
+ * A refused `query:open` uses up nothing (issue 9, item 7; PROTOCOL §6.2: nothing is created
+ * before every check has passed). Refused at the membership record's check — a bad signature,
+ * a `record.by` of another device — or for a `conv` that exists, the query id is not claimed
+ * (`query:get`: QUERY_NOT_FOUND) and the intact payload with the same ids (query, conversation,
+ * question and statement) opens afterwards. Over raw Socket.IO against the real hub.
+ */
+import { randomBytes } from 'node:crypto';
+import { signMembershipRecord } from '@ncp-hub/crypto';
+import {
+  type EnvelopeRecipient,
+  EVENTS,
+  type MembershipRecord,
+  type SignedMembershipRecord,
+  toBase64url,
+} from '@ncp-hub/protocol';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
+import {
+  createConversation,
+  devicesOfAgency,
+  envelopeFrom,
+  published,
+  type RawDevice,
+  request,
+  type SealTarget,
+} from '../helpers/raw-devices.js';
+import { closeAllSockets } from '../helpers/sockets.js';
+
+let hub: TestHub;
+let run = 0;
+beforeAll(async () => {
+  hub = await startTestHub();
+});
+beforeEach(() => {
+  run += 1;
+});
+afterEach(() => closeAllSockets());
+afterAll(() => hub?.stop());
+
+/** The ids of one opening: the query, its conversation, the question and the statement. */
+interface OpeningIds {
+  query: string;
+  conv: string;
+  question: string;
+  statement: string;
+}
+
+function freshIds(): OpeningIds {
+  const id = () => toBase64url(randomBytes(16));
+  return { query: id(), conv: id(), question: id(), statement: id() };
+}
+
+/** The `create` record of a query's conversation by `by` (the requester's device unless given). */
+function queryRecord(requester: RawDevice, counterpart: RawDevice, ids: OpeningIds, by = requester): MembershipRecord {
+  return {
+    v: 1,
+    conv: ids.conv,
+    seq: 1,
+    prev: null,
+    op: 'create',
+    kind: 'direct',
+    basis: { type: 'operational-query', query: ids.query, ground: 'THREAT_TO_LIFE', caseReference: `CASE-${run}` },
+    members: [requester.ref, counterpart.ref].map(({ agency, officer }) => ({ agency, officer })),
+    by: by.ref,
+    ts: Date.now(),
+  };
+}
+
+/** A `query:open` payload from `requester` with these ids and this record. */
+async function payload(
+  requester: RawDevice,
+  ids: OpeningIds,
+  conversation: SignedMembershipRecord,
+  to: { question: SealTarget[]; statement: SealTarget[] },
+) {
+  return {
+    conversation,
+    statement: await envelopeFrom(requester, ids.conv, to.statement, { id: ids.statement, kind: 'query-statement' }),
+    question: await envelopeFrom(requester, ids.conv, to.question, { id: ids.question, kind: 'query-question' }),
+  };
+}
+
+/** The requester (with a second device), the counterpart, and the NCB-UA desks the statement must reach. */
+async function parties() {
+  const ua = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1');
+  const uaOther = await published(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-2');
+  const pl = await published(hub, hub.agencies['PL-KGP'], `pl.${run}`, 'pl-1');
+  await published(hub, hub.agencies['NCB-UA'], `desk.${run}`, 'desk-1');
+  const desks: EnvelopeRecipient[] = await devicesOfAgency(ua, 'NCB-UA');
+  return { ua, uaOther, pl, to: { question: [uaOther, pl], statement: [pl, ...desks] } };
+}
+
+async function queryGet(device: RawDevice, query: string) {
+  return request(device.socket, EVENTS.queryGet, { query });
+}
+
+const NOT_FOUND = { ok: false, error: { code: 'QUERY_NOT_FOUND', message: expect.any(String) } };
+
+describe('a refused query:open claims nothing', () => {
+  it('refused at the record check (a bad signature, record.by of another device), the intact payload with the same ids opens', async () => {
+    const { ua, uaOther, pl, to } = await parties();
+    const ids = freshIds();
+    const record = queryRecord(ua, pl, ids);
+    const intact = await signMembershipRecord(record, ua.keys.signing.secretKey);
+
+    // A bad signature: the requester's record, signed by the counterpart's key.
+    const forged = { record, sig: (await signMembershipRecord(record, pl.keys.signing.secretKey)).sig };
+    expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, forged, to))).toMatchObject({
+      ok: false,
+      error: { code: 'MEMBERSHIP_INVALID' },
+    });
+    expect(await queryGet(ua, ids.query)).toEqual(NOT_FOUND);
+
+    // record.by another device (the officer's other one, which signs it): not this connection's device.
+    const byOther = await signMembershipRecord(queryRecord(ua, pl, ids, uaOther), uaOther.keys.signing.secretKey);
+    expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, byOther, to))).toMatchObject({
+      ok: false,
+      error: { code: 'SENDER_MISMATCH' },
+    });
+    expect(await queryGet(ua, ids.query)).toEqual(NOT_FOUND);
+
+    const opened = await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, intact, to));
+    expect(opened).toMatchObject({ ok: true, query: { id: ids.query, conversation: ids.conv } });
+    expect(await queryGet(ua, ids.query)).toMatchObject({ ok: true, query: { id: ids.query, status: 'OPEN' } });
+  });
+
+  it('refused for a conv that exists, the query id is free: with its own conversation the same query opens', async () => {
+    const { ua, pl, to } = await parties();
+    const existing = await createConversation(ua, pl, run);
+    const ids = freshIds();
+    const taken = { ...ids, conv: existing };
+    const onExisting = await signMembershipRecord(queryRecord(ua, pl, taken), ua.keys.signing.secretKey);
+    expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, taken, onExisting, to))).toMatchObject({
+      ok: false,
+      error: { code: 'CONVERSATION_EXISTS' },
+    });
+    expect(await queryGet(ua, ids.query)).toEqual(NOT_FOUND);
+
+    const intact = await signMembershipRecord(queryRecord(ua, pl, ids), ua.keys.signing.secretKey);
+    expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, intact, to))).toMatchObject({
+      ok: true,
+      query: { id: ids.query, conversation: ids.conv },
+    });
+    // Once opened, the same ids are taken for good.
+    expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, intact, to))).toMatchObject({
+      ok: false,
+      error: { code: 'CONVERSATION_EXISTS' },
+    });
+  });
+});
