@@ -6,14 +6,8 @@
  * question and statement) opens afterwards. Over raw Socket.IO against the real hub.
  */
 import { randomBytes } from 'node:crypto';
-import { signMembershipRecord } from '@ncp-hub/crypto';
-import {
-  type EnvelopeRecipient,
-  EVENTS,
-  type MembershipRecord,
-  type SignedMembershipRecord,
-  toBase64url,
-} from '@ncp-hub/protocol';
+import { type EnvelopeRecipient, signMembershipRecord } from '@ncp-hub/crypto';
+import { EVENTS, type MembershipRecord, type SignedMembershipRecord, toBase64url } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import {
