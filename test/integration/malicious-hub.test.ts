@@ -9,17 +9,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type HubClient, type KeyStore, MemoryKeyStore } from '@ncp-hub/client-sdk';
+import { HubClient, type KeyStore, MemoryKeyStore } from '@ncp-hub/client-sdk';
 import { FileKeyStore } from '@ncp-hub/client-sdk/node';
+import { issueDeviceAttestation } from '@ncp-hub/keys';
 import {
   type ConversationBasis,
   type ConversationInfo,
+  type ConversationItem,
   EVENTS,
   type OfficerRef,
   officerAddress,
   type SignedMembershipRecord,
 } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type TestAgency, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, recorded, waitForCount } from '../helpers/officers.js';
 import { startTamperingRelay, type TamperingRelay } from '../helpers/tampering-relay.js';
@@ -240,5 +243,77 @@ describe('a hub that rolls a membership chain back', () => {
       await after.send(group.id, 'not for the removed member');
       expect(sent).toEqual([devicesOf(S, 'device-1')]);
     });
+  });
+});
+
+/**
+ * A client as `connectDevice` makes one, remembering only `recentMessageIds` ids per
+ * conversation (the window of 5,000 made small, so that a replay past it takes a few messages).
+ */
+async function connectRemembering(
+  url: string,
+  agency: TestAgency,
+  officer: string,
+  recentMessageIds: number,
+  store: KeyStore,
+): Promise<HubClient> {
+  const client = await HubClient.create({
+    url,
+    token: () => tokenFor(agency, { officer }),
+    device: 'device-1',
+    store,
+    recentMessageIds,
+    socket: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
+  });
+  closing.push(() => client.close());
+  await client.connect();
+  const { encryptionKey, signingKey } = client.publicKeys();
+  const attestation = await issueDeviceAttestation({
+    agency: agency.id,
+    officer,
+    device: 'device-1',
+    encryptionKey,
+    signingKey,
+    privateJwk: agency.key.privateJwk,
+  });
+  await client.publishDevice(attestation);
+  return client;
+}
+
+describe('a hub that replays an early message', () => {
+  it('after more messages than the recipient remembers ids, and after a restart: a duplicate, never delivered twice', async () => {
+    const sender = await connectDevice(testHub.url, testHub.agencies['UA-NPU'], S.officer);
+    const store = new MemoryKeyStore();
+    const remember = 3;
+    let recipient = await connectRemembering(relay.url, testHub.agencies['PL-KGP'], V.officer, remember, store);
+    const conversation = await sender.createConversation({ kind: 'direct', members: [V], basis });
+    let captured: ConversationItem | undefined;
+    relay.toClient = (event, args) => {
+      if (event === EVENTS.conversationItem && (args[0] as ConversationItem).type === 'message') {
+        captured ??= structuredClone(args[0] as ConversationItem);
+      }
+      return args;
+    };
+    const messages = record(recipient, 'message');
+    const { id: early } = await sender.send(conversation.id, 'early');
+    for (let i = 1; i <= remember + 2; i++) await sender.send(conversation.id, `later ${i}`);
+    await waitForCount(messages, remember + 3);
+
+    const replays = async (client: HubClient) => {
+      const duplicates = record(client, 'duplicate');
+      const reordered = record(client, 'reordered');
+      const delivered = record(client, 'message');
+      relay.inject(EVENTS.conversationItem, captured);
+      await waitForCount(duplicates, 1);
+      expect(duplicates).toEqual([{ conversation: conversation.id, messageId: early }]);
+      expect([...delivered, ...reordered]).toEqual([]);
+    };
+    await replays(recipient);
+    expect(messages.map((m) => m.id)).toContain(early);
+    expect(new Set(messages.map((m) => m.id)).size).toBe(messages.length);
+
+    await recipient.close();
+    recipient = await connectRemembering(relay.url, testHub.agencies['PL-KGP'], V.officer, remember, store);
+    await replays(recipient);
   });
 });

@@ -81,7 +81,7 @@ export function buildClientParts(
   const signingKeyOf = directory.signingKeyOf.bind(directory);
   const known = new KnownChains(store);
   const conversations = new Conversations({ hub, device, signingKeyOf, known, queue, emit });
-  const received = new ReceiveState(store);
+  const received = new ReceiveState(store, { recentIds: options.recentMessageIds });
   const outbox = new Outbox({ hub, device, store, conversations, directory, received });
   const deliveryReceipts = options.deliveryReceipts !== false;
   const inbox = new Inbox({ hub, device, conversations, directory, received, queue, deliveryReceipts, emit });

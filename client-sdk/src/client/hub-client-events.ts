@@ -31,7 +31,7 @@ export interface Conversation {
 
 /** A message that passed every check, delivered to the application once. */
 export interface ReceivedMessage {
-  /** The message id (signed); the same id is never delivered twice. */
+  /** The message id (signed); a message is delivered once (see the `duplicate` event). */
   id: MessageId;
   conversation: ConversationId;
   /** The sender's device, whose attestation and signature were verified. */
@@ -113,14 +113,23 @@ export interface HubClientEvents extends TrustEvents {
     messageId?: MessageId;
     from?: DeviceRef;
   }) => void;
-  /** The same message id arrived again (a replay or a re-send); not delivered twice. */
+  /**
+   * A message came again (a replay or a re-send) and is not delivered twice: its sender device's
+   * `seq` in this conversation was delivered before (whatever its id, however long ago: kept in
+   * the key store), or its id is one of the 5,000 most recent of the conversation. Also a message
+   * so late that more than 1,000 runs of missing numbers of its sender came after its own: it
+   * was reported as a `gap`, and is dropped.
+   */
   duplicate: (event: { conversation: ConversationId; messageId: MessageId }) => void;
   /**
    * Messages from a sender device were skipped, possibly dropped: `expected` is the next
    * sequence number that was due, `received` the one that came.
    */
   gap: (event: { conversation: ConversationId; from: DeviceRef; expected: number; received: number }) => void;
-  /** A message (`seq`) arrived after a later one from the same sender device (`expectedAfter`, the highest seen). */
+  /**
+   * A message (`seq`) arrived after a later one from the same sender device (`expectedAfter`, the
+   * highest seen), filling a gap; delivered once, as every message.
+   */
   reordered: (event: { conversation: ConversationId; from: DeviceRef; seq: number; expectedAfter: number }) => void;
   /** A receipt whose signature verified. */
   receipt: (receipt: VerifiedReceipt) => void;

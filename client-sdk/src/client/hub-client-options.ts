@@ -50,6 +50,13 @@ export interface HubClientOptions {
    * @defaultValue 86400000 (24 hours)
    */
   attestationWarningMs?: number;
+  /**
+   * How many message ids per conversation are remembered, besides each sender's sequence
+   * numbers (which drop a duplicate however late it comes).
+   * @defaultValue 5000
+   * @internal For tests: a small window shows that duplicates are dropped beyond it.
+   */
+  recentMessageIds?: number;
   /** Extra Socket.IO client options (transports, reconnection delays ...). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }

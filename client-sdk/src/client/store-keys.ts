@@ -10,7 +10,10 @@ export const STORE_KEYS = {
   deviceKeys: (device: DeviceId) => `device:${device}`,
   /** The last sequence number this device used in a conversation. */
   sendSequence: (conv: ConversationId) => `seq:${conv}`,
-  /** What this device received in a conversation: ids seen, last sequence number per sender. */
+  /**
+   * What this device received in a conversation: the recent ids, and per sender device the
+   * highest sequence number delivered and the gaps below it (`last` and `missing` in SDK 0.1).
+   */
   receiveState: (conv: ConversationId) => `recv:${conv}`,
   /**
    * The longest membership chain this device verified in a conversation (`KnownChain`: its

@@ -83,6 +83,8 @@ function setUp(
     lookup?: DirectoryLookup;
     log?: ConversationItem[];
     retryDelays?: { firstMs: number; maxMs: number };
+    /** How many ids the receive state remembers. */
+    recentIds?: number;
   } = {},
 ) {
   const log = options.log ?? [];
@@ -126,7 +128,7 @@ function setUp(
       },
     },
     directory,
-    received: new ReceiveState(new MemoryKeyStore()),
+    received: new ReceiveState(new MemoryKeyStore(), { recentIds: options.recentIds }),
     queue,
     deliveryReceipts: options.deliveryReceipts ?? true,
     ...(options.retryDelays ? { retryDelays: options.retryDelays } : {}),
@@ -172,6 +174,19 @@ describe('Inbox', () => {
     const [receipt] = hub.sent('receipt:send');
     expect(receipt.receipt.receipt).toMatchObject({ type: 'delivered', by: b1.ref, conv });
     expect(receipt.receipt.receipt.ids).toHaveLength(1);
+  });
+
+  it('drops a message replayed after more messages than it remembers ids: a duplicate, delivered once', async () => {
+    const { of, receive } = setUp({ recentIds: 2 });
+    const early = await messageItem(1, { text: 'early' });
+    await receive(early);
+    for (let seq = 2; seq <= 5; seq++) await receive(await messageItem(seq));
+    await receive({ ...early, cursor: nextCursor() });
+    expect(of('duplicate')).toEqual([
+      { conversation: conv, messageId: early.type === 'message' && early.envelope.header.id },
+    ]);
+    expect(of('reordered')).toEqual([]);
+    expect(of('message').map((m) => (m as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('reports a gap and a message that came late', async () => {
