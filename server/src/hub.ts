@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
@@ -15,7 +15,7 @@ import { createSocketServer } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
 import { createRateLimits } from './realtime/rate-limiter.js';
 import type { HubServer } from './realtime/socket-types.js';
-import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
+import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 import { createServices } from './services.js';
 import { StartupError } from './startup-error.js';
@@ -37,7 +37,13 @@ export interface Hub {
   readonly registry: TrustRegistryHolder;
   readonly io: HubServer;
   readiness(): Promise<Readiness>;
-  /** Stops accepting, closes sockets, HTTP and Redis, then the embedded Redis. Idempotent. */
+  /**
+   * Stops accepting, disconnects the sockets and waits for the open connections to end, for
+   * `shutdownGraceMs` at most, then destroys those left; closes the follow-up workers, the audit
+   * log, Redis, then the embedded Redis, and if these are not done {@link CLOSE_PARTS_MS} after
+   * the grace period, disconnects Redis and stops the embedded Redis by force. Never rejects.
+   * Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -45,7 +51,23 @@ export interface Hub {
 export interface StartHubOptions {
   /** @defaultValue a pino logger at `config.logLevel` */
   logger?: Logger;
+  /**
+   * How long open connections (requests in flight, clients that do not close) have to end once
+   * {@link Hub.stop} is called, before they are destroyed.
+   * @defaultValue {@link SHUTDOWN_GRACE_MS}
+   */
+  shutdownGraceMs?: number;
 }
+
+/** The default grace period of {@link Hub.stop} for open connections. */
+export const SHUTDOWN_GRACE_MS = 5000;
+/**
+ * What {@link Hub.stop} gives its own parts (workers, audit, Redis) after the grace period before
+ * it cuts them: so that a stop ends within 8 s by default, under `docker stop`'s 10 s.
+ */
+export const CLOSE_PARTS_MS = 2000;
+/** How long the embedded Redis has to write its AOF and exit, when stopped by force, before SIGKILL. */
+const EMBEDDED_REDIS_KILL_MS = 1000;
 
 const READINESS_TIMEOUT_MS = 1000;
 
@@ -94,12 +116,31 @@ export async function resolveTrustRegistry(
  */
 export async function startHub(config: Config, options: StartHubOptions = {}): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
+  // What a stop that took too long does to the parts still open, last first: no waiting on a peer.
+  const forceCloses: Array<() => Promise<unknown> | unknown> = [];
+  const runSteps = async (steps: Array<() => Promise<unknown> | unknown>) => {
+    for (const step of steps.splice(0).reverse()) {
       await Promise.resolve()
-        .then(cleanup)
+        .then(step)
         .catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    }
+  };
+  const cleanUp = () => runSteps(cleanups);
+  const stopWithin = async (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ms);
+    });
+    const outcome = await Promise.race([cleanUp().then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      logger.warn(
+        { seconds: ms / 1000 },
+        'shutdown took too long: disconnecting Redis and stopping the embedded Redis by force',
+      );
+      await runSteps(forceCloses);
     }
   };
 
@@ -107,11 +148,13 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     const { dir, development } = await resolveTrustRegistry(config, logger);
     const registry = await TrustRegistryHolder.open(dir, logger);
     cleanups.push(() => registry.close());
+    forceCloses.push(() => registry.close());
 
     let embeddedRedis: RedisServer | undefined;
     if (!config.redisUrl) {
       embeddedRedis = await startRedisServer({ dir: join(config.dataDir, 'redis'), bin: config.redisServerBin });
       cleanups.push(() => embeddedRedis?.stop());
+      forceCloses.push(() => embeddedRedis?.stop({ killAfterMs: EMBEDDED_REDIS_KILL_MS }));
       logger.info({ port: embeddedRedis.port, pid: embeddedRedis.pid }, 'embedded redis started');
     }
     const redisUrl = config.redisUrl ?? (embeddedRedis as RedisServer).url;
@@ -120,12 +163,8 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'),
     );
     cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
-    await redis.connect().catch((error: NodeJS.ErrnoException) => {
-      const { hostname, port } = new URL(config.redisUrl ?? 'redis://embedded');
-      throw new RedisRequirementError(
-        `cannot reach Redis at ${hostname}:${port || 6379} (${error.code ?? error.message}); check REDIS_URL`,
-      );
-    });
+    forceCloses.push(() => redis.disconnect());
+    await openRedis(redis, config.redisUrl);
     const { version } = await assertRedisRequirements(redis);
     logger.info({ version, embedded: embeddedRedis !== undefined }, 'redis ready');
 
@@ -163,6 +202,12 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       audit: services.audit,
     });
     const httpServer = createServer(app);
+    // Every TCP connection, upgraded ones (WebSocket) included, to destroy those left at the end of the grace period.
+    const connections = new Set<Socket>();
+    httpServer.on('connection', (socket: Socket) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
+    });
     io = createSocketServer(httpServer, {
       config,
       redis,
@@ -173,8 +218,24 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     });
     cleanups.push(async () => {
       io.disconnectSockets(true);
-      await io.close();
-      httpServer.closeAllConnections();
+      // Stops accepting, closes the Engine.IO clients; resolves once every connection has ended.
+      const closed = io.close();
+      httpServer.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace over'), graceMs);
+      });
+      const outcome = await Promise.race([closed, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'grace over') {
+        logger.warn(
+          { connections: connections.size, graceSeconds: graceMs / 1000 },
+          'shutdown grace period over: destroying the connections left',
+        );
+        httpServer.closeAllConnections();
+        for (const socket of connections) socket.destroy();
+        await closed;
+      }
     });
     httpServer.listen(config.port, config.host);
     await Promise.race([
@@ -199,7 +260,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       io,
       readiness,
       stop() {
-        stopping ??= cleanUp().then(() => logger.info('hub stopped'));
+        stopping ??= stopWithin(graceMs + CLOSE_PARTS_MS).then(() => logger.info('hub stopped'));
         return stopping;
       },
     };

@@ -4,17 +4,21 @@
  * reminders, deadlines, escalations), beside hub nodes started with WORKERS=off or not.
  * It reaches the officers' sockets through the same Redis as the hub nodes.
  */
+import { RegistryError } from '@ncp-hub/keys';
 import { Server } from 'socket.io';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { resolveTrustRegistry, StartupError } from './hub.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger } from './logger.js';
-import { PolicyError } from './queries/policy.js';
 import { clusterAdapter } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
 import type { HubServer } from './realtime/socket-types.js';
-import { assertRedisRequirements, connectRedis, RedisRequirementError } from './redis/connect-redis.js';
+import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
 import { createServices } from './services.js';
+import { exitOnStopSignals } from './stop-signals.js';
+
+/** How long the worker's parts (jobs in progress, Redis) have to close on SIGTERM before it exits anyway. */
+const STOP_TIMEOUT_MS = 7000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,7 +28,7 @@ async function main(): Promise<void> {
   const registry = await TrustRegistryHolder.open(dir, logger);
   const redis = connectRedis(config.redisUrl, `${config.hubId}:worker`);
   redis.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'));
-  await redis.connect();
+  await openRedis(redis, config.redisUrl);
   await assertRedisRequirements(redis);
   // No HTTP server: this Socket.IO server only relays to the hub nodes' sockets through Redis.
   const io: HubServer = new Server({ adapter: clusterAdapter(redis, config.redisPrefix) });
@@ -39,25 +43,38 @@ async function main(): Promise<void> {
   services.startWorker();
   logger.info('follow-up worker started');
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) process.exit(1);
-    stopping = true;
+  const close = async () => {
     await services.close();
-    await io.close();
+    // io.close() would close an Engine.IO server and an HTTP server this one does not have (a
+    // TypeError): only its adapter, which reads the hub nodes' stream, is open.
+    await io.of('/').adapter.close();
     registry.close();
     await redis.quit().catch(() => redis.disconnect());
-    logger.info('follow-up worker stopped');
-    process.exit(0);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  exitOnStopSignals(
+    async (signal) => {
+      logger.info({ signal }, 'stopping the follow-up worker');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([close().then(() => 'closed' as const), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        logger.warn({ seconds: STOP_TIMEOUT_MS / 1000 }, 'the worker did not close in time: disconnecting Redis');
+        registry.close();
+        redis.disconnect();
+      }
+      logger.info('follow-up worker stopped');
+      return 0;
+    },
+    (signal) => process.stderr.write(`ncp-hub worker: ${signal} again while stopping: exiting now\n`),
+  );
 }
 
 main().catch((error: unknown) => {
-  const expected = [ConfigError, StartupError, RedisRequirementError, PolicyError].some(
-    (type) => error instanceof type,
-  );
+  // StartupError and its kinds (configuration, policy file, Redis), and the registry's: the message alone.
+  const expected = [StartupError, RegistryError].some((type) => error instanceof type);
   process.stderr.write(
     `ncp-hub worker: cannot start: ${expected ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`,
   );
