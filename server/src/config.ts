@@ -56,6 +56,10 @@ const environmentSchema = z.object({
   RETENTION_MAX_ITEMS: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(50),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),
+  RATE_LIMIT_READS_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(500),
+  RATE_LIMIT_READS_BURST: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+  MAX_CONCURRENT_REQUESTS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(32),
+  HANDSHAKES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   POLICY_FILE: z.string().min(1).optional(),
   WORKERS: z.enum(['embedded', 'off']).default('embedded'),
   FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
@@ -103,10 +107,26 @@ export interface Config {
   retentionSeconds: number;
   /** Most items kept per conversation (older ones are trimmed). */
   retentionMaxItems: number;
-  /** Sustained messages and receipts per second per officer. */
+  /**
+   * The `write` budget of each officer, shared by every hub node: requests per second on
+   * average (what stores or changes something: messages, receipts, conversation changes,
+   * query openings and steps, device publications).
+   */
   rateLimitPerSecond: number;
-  /** Burst allowance per officer. */
+  /** ... and at once (see `budgetSize` in realtime/rate-limiter.ts). */
   rateLimitBurst: number;
+  /** The `read` budget of each officer, shared by every hub node: every other event and every HTTP route, per second on average ... */
+  rateLimitReadsPerSecond: number;
+  /** ... and at once. */
+  rateLimitReadsBurst: number;
+  /** Requests of one socket (and of one officer over HTTP, per node) the hub works on at once; RATE_LIMITED beyond. */
+  maxConcurrentRequestsPerSocket: number;
+  /**
+   * Socket.IO handshakes per officer per minute, accepted or refused after the token, shared by
+   * every hub node; also the refused handshakes and HTTP authentications per minute of one
+   * claimed agency from one address.
+   */
+  handshakesPerMinute: number;
   /** The follow-up policy file; defaults apply when absent. */
   policyFile: string | undefined;
   /** Whether this hub node runs follow-up workers (`off` when `npm run worker` processes do). */
@@ -175,6 +195,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionMaxItems: e.RETENTION_MAX_ITEMS,
     rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: e.RATE_LIMIT_BURST,
+    rateLimitReadsPerSecond: e.RATE_LIMIT_READS_PER_SECOND,
+    rateLimitReadsBurst: e.RATE_LIMIT_READS_BURST,
+    maxConcurrentRequestsPerSocket: e.MAX_CONCURRENT_REQUESTS_PER_SOCKET,
+    handshakesPerMinute: e.HANDSHAKES_PER_MINUTE,
     policyFile: e.POLICY_FILE === undefined ? undefined : resolve(e.POLICY_FILE),
     workers: e.WORKERS,
     followUpLockMs: e.FOLLOWUP_LOCK_MS,

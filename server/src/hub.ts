@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
 import { createSocketServer } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
-import { createRateLimits } from './realtime/rate-limiter.js';
+import { createHandshakeBudgets, createRateLimits } from './realtime/rate-limiter.js';
 import type { HubServer } from './realtime/socket-types.js';
 import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
@@ -192,7 +192,10 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     const filled = await services.directory.fillMissingExpiries();
     if (filled > 0) logger.info({ filled }, 'device expiries filled in from the directory');
     if (config.workers === 'embedded') services.startWorker();
-    const gate: SessionGate = { authenticator, audit: services.audit, metrics, logger };
+    // The officers' budgets live in Redis, so that every node of the hub draws on the same ones.
+    const limits = createRateLimits(redis, config);
+    const budgets = createHandshakeBudgets(redis, config);
+    const gate: SessionGate = { authenticator, audit: services.audit, metrics, logger, budgets };
     const app = createHttpApp({
       config,
       gate,
@@ -200,6 +203,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       queries: services.queries,
       hubPublicJwk: services.hubKey.publicJwk,
       audit: services.audit,
+      limits,
     });
     const httpServer = createServer(app);
     // Every TCP connection, upgraded ones (WebSocket) included, to destroy those left at the end of the grace period.
@@ -213,7 +217,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       redis,
       gate,
       services: { ...services, logger },
-      limits: createRateLimits(config),
+      limits,
       registry,
     });
     cleanups.push(async () => {

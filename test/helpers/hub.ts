@@ -19,6 +19,15 @@ export interface TestHub {
   stop(options?: { keepFiles?: boolean }): Promise<void>;
 }
 
+/** Budgets no suite reaches by accident: the limit suites set their own (test/integration/rate-budgets.test.ts). */
+export const GENEROUS_BUDGETS = {
+  RATE_LIMIT_PER_SECOND: '1000',
+  RATE_LIMIT_BURST: '100000',
+  RATE_LIMIT_READS_PER_SECOND: '10000',
+  RATE_LIMIT_READS_BURST: '1000000',
+  HANDSHAKES_PER_MINUTE: '1000000',
+} as const;
+
 /** A fresh temporary folder; the caller removes it. */
 export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -27,7 +36,9 @@ export function makeTempDir(prefix = 'ncp-hub-test-'): Promise<string> {
 /**
  * Starts a hub on 127.0.0.1 port 0 against the suite's Redis, under a key prefix of its own,
  * with a new registry of the test agencies. `env` adds or overrides environment variables (set
- * one to `''` to unset it). `successorOf` starts a new hub process in place of a stopped one,
+ * one to `''` to unset it). The officers' budgets (requests, handshakes) are set far above what
+ * a suite sends, as its officers share them across the suite's nodes; a suite of the limits
+ * sets its own. `successorOf` starts a new hub process in place of a stopped one,
  * `peerOf` another node beside a running one: same data folder (so the same hub key),
  * registry, agencies and Redis prefix, as the nodes of one hub share them.
  */
@@ -49,6 +60,7 @@ export async function startTestHub(
     REDIS_URL: inject('redisUrl'),
     TRUST_REGISTRY: registryDir,
     DATA_DIR: dataDir,
+    ...GENEROUS_BUDGETS,
     ...env,
   });
   const hub = await startHub(config).catch(async (error: unknown) => {

@@ -16,9 +16,11 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { QueryService } from '../queries/query-service.js';
+import type { RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
 import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
+import { HttpBudget, retryAfterSeconds } from './request-budget.js';
 
 /** Result of the readiness checks behind `GET /readyz`. */
 export interface Readiness {
@@ -36,7 +38,7 @@ export interface Readiness {
 }
 
 export interface HttpAppDependencies {
-  config: Pick<Config, 'allowedOrigins'>;
+  config: Pick<Config, 'allowedOrigins' | 'maxConcurrentRequestsPerSocket'>;
   /** Admits each authenticated request (the same sequence as socket connections). */
   gate: SessionGate;
   readiness: () => Promise<Readiness>;
@@ -44,6 +46,8 @@ export interface HttpAppDependencies {
   /** The hub's public signing key, served for webhook receivers to verify notifications. */
   hubPublicJwk: AgencyPublicJwk;
   audit: AuditLog;
+  /** The officers' request budgets, shared with the socket events: every route draws on `read`. */
+  limits: RateLimits;
 }
 
 /** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
@@ -86,6 +90,8 @@ function matchesAuditFilter(entry: AuditEntry, agency: string, filter: z.infer<t
 export const HTTP_BODY_LIMIT = '64kb';
 
 function sendError(res: Response, error: HubError): void {
+  const retryAfter = retryAfterSeconds(error);
+  if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
   res.status(HTTP_STATUS_BY_CODE[error.code]).json({ error: error.toBody() });
 }
 
@@ -95,6 +101,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const { logger, metrics } = gate;
   const registry = gate.authenticator.registry;
   metrics.observeRegistry(registry);
+  const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket);
   const app = express();
   app.disable('x-powered-by');
 
@@ -117,11 +124,11 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
+  app.get('/healthz', budget.byAddress, (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', budget.byAddress, async (_req, res) => {
     const readiness = await deps.readiness();
     if (registry.badFiles.length > 0) {
       readiness.checks = { ...readiness.checks, registryBadFiles: [...registry.badFiles] };
@@ -129,11 +136,11 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
   });
 
-  app.get('/v1/hub-keys', (_req, res) => {
+  app.get('/v1/hub-keys', budget.byAddress, (_req, res) => {
     res.json({ keys: [deps.hubPublicJwk] });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', budget.byAddress, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
@@ -146,10 +153,11 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
         address: req.socket.remoteAddress,
         accept: (_identity, recordAcceptance) => recordAcceptance(null),
       });
+      await budget.admit(identity, res);
       res.locals.identity = identity;
       next();
     } catch (error) {
-      const refusal = error as HubError;
+      const refusal = answerableError(error, logger, 'http admission failed');
       if (refusal.family === 'auth') res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       sendError(res, refusal);
     }
@@ -205,7 +213,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     res.json(await deps.queries.get(res.locals.identity as Identity, req.params.id as string));
   });
 
-  app.use((_req, res) => {
+  app.use(budget.byAddress, (_req, res) => {
     sendError(res, new RequestError('NOT_FOUND', 'no such route'));
   });
 

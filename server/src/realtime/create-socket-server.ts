@@ -17,13 +17,13 @@ import { registerEvents } from './register-events.js';
 import type { HubServer } from './socket-types.js';
 
 export interface SocketServerDependencies {
-  config: Pick<Config, 'allowedOrigins' | 'hubId' | 'redisPrefix'>;
+  config: Pick<Config, 'allowedOrigins' | 'hubId' | 'redisPrefix' | 'maxConcurrentRequestsPerSocket'>;
   /** The hub's Redis connection; the cluster adapter makes its own blocking connection from it. */
   redis: Redis;
   /** Admits each connection (the same sequence as HTTP requests). */
   gate: SessionGate;
   services: RealtimeServices;
-  /** This node's rate limits, by budget. */
+  /** The officers' request budgets, shared by the hub's nodes. */
   limits: RateLimits;
   registry: TrustRegistryHolder;
 }
@@ -62,7 +62,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     serveClient: false,
     adapter: clusterAdapter(deps.redis, config.redisPrefix),
   });
-  const serving = { table: buildEventTable(services), limits: deps.limits, logger };
+  const serving = {
+    table: buildEventTable(services),
+    limits: deps.limits,
+    maxInFlight: config.maxConcurrentRequestsPerSocket,
+    logger,
+  };
 
   io.use(async (socket, next) => {
     const { origin, host } = socket.handshake.headers;

@@ -22,6 +22,8 @@ const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
 export interface EventServing {
   table: EventTable;
   limits: RateLimits;
+  /** Requests of one socket worked on at once (`MAX_CONCURRENT_REQUESTS_PER_SOCKET`); RATE_LIMITED beyond. */
+  maxInFlight: number;
   logger: Logger;
 }
 
@@ -31,13 +33,22 @@ interface ServedConnection {
   connection: ConnectionContext;
   announce: Announcer;
   serving: EventServing;
+  /** The socket's requests taken in (past the needs) and not yet answered. */
+  inFlight: { count: number };
 }
+
+/**
+ * The `retryAfter` (ms) of a request refused because its socket has `maxInFlight` requests
+ * unanswered: about what one of them takes, after which a place is likely free.
+ */
+export const IN_FLIGHT_RETRY_AFTER_MS = 100;
 
 /**
  * Serves every event of the table on one socket, in one loop, the same way for all: an event
  * without an ack callback is ignored; then the connection must have what the row needs
- * (DEVICE_REQUIRED, DEVICE_NOT_PUBLISHED), the officer's budget must allow it (RATE_LIMITED),
- * the payload must parse (BAD_REQUEST); then the handler runs and its answer is sent as
+ * (DEVICE_REQUIRED, DEVICE_NOT_PUBLISHED), fewer than `maxInFlight` of the socket's requests
+ * may be unanswered and the officer's budget (across hub nodes) must allow it (RATE_LIMITED
+ * with `retryAfter`, both), the payload must parse (BAD_REQUEST); then the handler runs and its answer is sent as
  * `{ ok: true, ... }`, or its failure as `{ ok: false, error }` (INTERNAL for the unexpected,
  * logged). Nothing a client sends throws out of the socket, so the connection survives it.
  * An event not in the table is answered UNKNOWN_EVENT.
@@ -48,7 +59,7 @@ export function registerEvents(
   announce: Announcer,
   serving: EventServing,
 ): void {
-  const served: ServedConnection = { socket, connection, announce, serving };
+  const served: ServedConnection = { socket, connection, announce, serving, inFlight: { count: 0 } };
   const serveEvent = <E extends ClientEventName>(event: E) => serve(served, event, rowOf(serving.table, event));
   for (const event of CLIENT_EVENTS) serveEvent(event);
 
@@ -66,8 +77,8 @@ export function registerEvents(
  * its handler takes, and the handler's answer the one the ack sends, all typed by `E`.
  */
 function serve<E extends ClientEventName>(served: ServedConnection, event: E, row: EventRow<E>): void {
-  const { socket, connection, announce, serving } = served;
-  const { limits, logger } = serving;
+  const { socket, connection, announce, serving, inFlight } = served;
+  const { limits, logger, maxInFlight } = serving;
   const budgetKey = officerAddress(connection.identity);
   // What arrives is whatever a client sent, so the listener takes unknown arguments. Listening
   // for `E` as one of the client events (not as `E` itself, whose listener type socket.io's
@@ -85,14 +96,28 @@ function serve<E extends ClientEventName>(served: ServedConnection, event: E, ro
     Promise.resolve()
       .then(async () => {
         const handle = handlerFor(row, connection, announce);
-        await limits[row.limit].take(budgetKey);
-        return handle(parseOrBadRequest(row.request, payload ?? {}, event));
+        // Counted from here to the answer, so what one socket makes the hub hold is bounded.
+        if (inFlight.count >= maxInFlight) throw tooManyInFlight();
+        inFlight.count += 1;
+        try {
+          await limits[row.limit].take(budgetKey);
+          return await handle(parseOrBadRequest(row.request, payload ?? {}, event));
+        } finally {
+          inFlight.count -= 1;
+        }
       })
       .then(
         (result) => respond({ ok: true, ...result }),
         (error: unknown) =>
           respond({ ok: false, error: answerableError(error, logger, 'event handler failed', { event }).toBody() }),
       );
+  });
+}
+
+/** The refusal of a request beyond the socket's `maxInFlight` unanswered ones. */
+function tooManyInFlight(): RequestError {
+  return new RequestError('RATE_LIMITED', 'too many requests in flight on this connection: wait for their answers', {
+    retryAfter: IN_FLIGHT_RETRY_AFTER_MS,
   });
 }
 

@@ -1,0 +1,56 @@
+import { type HubError, type Identity, officerAddress, RequestError } from '@ncp-hub/protocol';
+import type { NextFunction, Request, Response } from 'express';
+import type { RateLimits } from '../realtime/rate-limiter.js';
+
+/**
+ * The `retryAfter` (ms) of a request refused because its officer has `maxInFlight` requests
+ * unanswered on this node: about what one of them takes.
+ */
+export const HTTP_IN_FLIGHT_RETRY_AFTER_MS = 100;
+
+/**
+ * The budgets of HTTP requests: an authenticated request takes one from its officer's `read`
+ * budget (the one its socket events draw on too, across hub nodes) and one of the officer's
+ * `maxInFlight` places on this node, given back when the response ends; a route without a
+ * token (health, readiness, metrics, hub keys, an unknown route) takes one from the `read`
+ * budget of the peer's address. Beyond either: RATE_LIMITED (429) with `retryAfter`, which the
+ * error handler sends as the `Retry-After` header too ({@link retryAfterSeconds}).
+ */
+export class HttpBudget {
+  private readonly limits: RateLimits;
+  private readonly maxInFlight: number;
+  readonly #inFlight = new Map<string, number>();
+
+  constructor(limits: RateLimits, maxInFlight: number) {
+    this.limits = limits;
+    this.maxInFlight = maxInFlight;
+  }
+
+  /** Takes `identity`'s budget and a place in flight until `res` ends; throws RATE_LIMITED. */
+  async admit(identity: Identity, res: Response): Promise<void> {
+    const officer = officerAddress(identity);
+    const inFlight = this.#inFlight.get(officer) ?? 0;
+    if (inFlight >= this.maxInFlight) {
+      throw new RequestError('RATE_LIMITED', 'too many requests of this officer in flight: wait for their answers', {
+        retryAfter: HTTP_IN_FLIGHT_RETRY_AFTER_MS,
+      });
+    }
+    this.#inFlight.set(officer, inFlight + 1);
+    res.once('close', () => {
+      const left = (this.#inFlight.get(officer) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(officer, left);
+      else this.#inFlight.delete(officer);
+    });
+    await this.limits.read.take(officer);
+  }
+
+  /** Middleware of the routes without a token: the `read` budget of the peer's address. */
+  readonly byAddress = (req: Request, _res: Response, next: NextFunction): void => {
+    Promise.resolve(this.limits.read.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
+  };
+}
+
+/** The `Retry-After` header (whole seconds, rounded up) of a refusal that carries `retryAfter`. */
+export function retryAfterSeconds(error: HubError): string | undefined {
+  return error.retryAfter === undefined ? undefined : String(Math.ceil(error.retryAfter / 1000));
+}
