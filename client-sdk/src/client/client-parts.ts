@@ -9,6 +9,7 @@ import {
   DEFAULT_ATTESTATION_WARNING_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_DIRECTORY_REFRESH_MS,
+  DEFAULT_MAX_CONCURRENT_REQUESTS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type HubClientOptions,
 } from './hub-client-options.js';
@@ -66,6 +67,7 @@ export function buildClientParts(
       token,
       device: device.id,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      maxConcurrentRequests: options.maxConcurrentRequests ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       socket: options.socket,
     },

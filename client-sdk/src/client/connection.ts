@@ -33,9 +33,9 @@ export interface HubRequester {
   readonly connected: boolean;
   /**
    * Sends client event `E` and resolves with the hub's answer; rejects with the hub's error
-   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`. It sends nothing exactly when
+   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`. It sends nothing when
    * {@link HubRequester.connected} is false as it is called; a `NOT_CONNECTED` otherwise means
-   * the connection was lost after the request went out.
+   * the connection was lost and the request may have gone out (or was still waiting its turn).
    */
   request<E extends ClientEventName>(event: E, ...payload: RequestArgs<E>): Promise<ClientEventResult<E>>;
 }
@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   device: DeviceId;
   /** How long a request waits for its answer before `REQUEST_TIMEOUT`, in milliseconds. */
   requestTimeoutMs: number;
+  /** How many requests may wait for their answer at once; more wait their turn here. */
+  maxConcurrentRequests: number;
   /** How long {@link Connection.open} tries to reach the hub before `HUB_UNREACHABLE`, in milliseconds. */
   connectTimeoutMs: number;
   socket?: Partial<ManagerOptions & SocketOptions> | undefined;
@@ -90,6 +92,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
   private readonly options: ConnectionOptions;
   #socket: ClientSocket | undefined;
   #abortOpen: ((error: unknown) => void) | undefined;
+  /** Requests sent and not yet answered. */
+  #inFlight = 0;
+  /** Requests waiting for one of those to be answered, first come first served. */
+  readonly #waiting: Array<() => void> = [];
 
   constructor(options: ConnectionOptions, onListenerError: (error: unknown) => void) {
     super(onListenerError);
@@ -205,11 +211,31 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
    * Rejects with the hub's error as its class (`hubErrorFromBody`); with `NOT_CONNECTED` when
    * the socket is not connected (nothing is sent, nothing is queued) or the connection is
    * lost before the answer; with `REQUEST_TIMEOUT` when no answer comes within
-   * `requestTimeoutMs` (the hub may still have acted on it).
+   * `requestTimeoutMs` (the hub may still have acted on it). At most `maxConcurrentRequests`
+   * wait for an answer at once, so that the hub's bound on requests in flight per socket is not
+   * reached; the others wait their turn here (and are `NOT_CONNECTED` if the connection is gone
+   * by then).
    */
   async request<E extends ClientEventName>(event: E, ...payload: RequestArgs<E>): Promise<ClientEventResult<E>> {
+    if (!this.#socket?.connected) throw new ClientError('NOT_CONNECTED', 'not connected to the hub');
+    if (this.#inFlight >= this.options.maxConcurrentRequests) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#inFlight += 1;
+    }
+    try {
+      return await this.#send(event, payload);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#inFlight -= 1;
+    }
+  }
+
+  async #send<E extends ClientEventName>(event: E, payload: RequestArgs<E>): Promise<ClientEventResult<E>> {
     const socket = this.#socket;
-    if (!socket?.connected) throw new ClientError('NOT_CONNECTED', 'not connected to the hub');
+    if (!socket?.connected)
+      throw new ClientError('NOT_CONNECTED', 'the connection was lost before the request was sent');
     let answer: Ack<ClientEventResult<E>>;
     try {
       answer = await socket.emitWithAck(event, ...payload);

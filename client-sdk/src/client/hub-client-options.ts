@@ -38,6 +38,13 @@ export interface HubClientOptions {
    */
   requestTimeoutMs?: number;
   /**
+   * How many requests may wait for the hub's answer at once; more wait their turn in the
+   * client. Keep it at or below the hub's `MAX_CONCURRENT_REQUESTS_PER_SOCKET` (default 32),
+   * past which the hub refuses with `RATE_LIMITED`.
+   * @defaultValue 16
+   */
+  maxConcurrentRequests?: number;
+  /**
    * How long answers of the hub's directory (officers' devices, agencies' keys) are reused
    * before asking again, in milliseconds. An optimisation only: a device published since is
    * announced by the hub, and a message that leaves it out is refused and sealed again.
@@ -65,6 +72,8 @@ export interface HubClientOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** {@link HubClientOptions.requestTimeoutMs} when not given. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** {@link HubClientOptions.maxConcurrentRequests} when not given. */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 16;
 /** {@link HubClientOptions.directoryRefreshMs} when not given. */
 export const DEFAULT_DIRECTORY_REFRESH_MS = 30_000;
 /** {@link HubClientOptions.attestationWarningMs} when not given. */

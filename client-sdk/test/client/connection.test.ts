@@ -72,6 +72,7 @@ function connection(url: string, options: Partial<ConnectionOptions> = {}): Conn
       device: 'device-1',
       requestTimeoutMs: 2000,
       connectTimeoutMs: 2000,
+      maxConcurrentRequests: 16,
       socket: { reconnectionDelay: 50, reconnectionDelayMax: 100 },
       ...options,
     },
@@ -116,6 +117,35 @@ describe('Connection', () => {
       code: 'RATE_LIMITED',
       retryAfter: 250,
     });
+  });
+
+  it('keeps at most maxConcurrentRequests waiting for the hub; the rest wait their turn and all are answered', async () => {
+    let pending = 0;
+    let most = 0;
+    const held: Array<() => void> = [];
+    const hub = await scriptedHub((socket) =>
+      socket.on('directory:agencies', (_payload, ack) => {
+        pending += 1;
+        most = Math.max(most, pending);
+        held.push(() => {
+          pending -= 1;
+          ack({ ok: true, agencies: [] });
+        });
+      }),
+    );
+    const c = connection(hub.url, { maxConcurrentRequests: 5 });
+    await c.open();
+    const answers = Array.from({ length: 40 }, () => c.request('directory:agencies', {}));
+    let answered = 0;
+    while (answered < 40) {
+      await waitFor(() => held.length > 0, 2000, 1);
+      expect(pending).toBeLessThanOrEqual(5);
+      const release = held.shift() as () => void;
+      release();
+      answered += 1;
+    }
+    expect(await Promise.all(answers)).toHaveLength(40);
+    expect(most).toBe(5);
   });
 
   it('rejects a request that gets no answer in time with REQUEST_TIMEOUT', async () => {
