@@ -21,6 +21,7 @@ import {
 } from '@ncp-hub/protocol';
 import { Socket as EngineSocket } from 'engine.io-client';
 import fc from 'fast-check';
+import { Decoder, PacketType } from 'socket.io-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import {
@@ -339,7 +340,12 @@ function packets(): fc.Arbitrary<Packet> {
     { weight: 3, arbitrary: binaryEvent },
     {
       weight: 3,
-      arbitrary: other.map((frame): Packet => ({ frames: () => [frame], expect: { kind: 'any' }, label: 'other' })),
+      arbitrary: other.map(
+        (frame): Packet =>
+          disconnectsMainNamespace(frame)
+            ? { frames: () => [frame], expect: { kind: 'leaves' }, label: 'disconnect' }
+            : { frames: () => [frame], expect: { kind: 'any' }, label: 'other' },
+      ),
     },
     { weight: 1, arbitrary: fc.constant(oversized) },
     {
@@ -347,6 +353,23 @@ function packets(): fc.Arbitrary<Packet> {
       arbitrary: fc.constantFrom<Packet>({ frames: () => ['1'], expect: { kind: 'leaves' }, label: 'disconnect' }),
     },
   );
+}
+
+/** Whether Socket.IO's parser reads a frame as the client's DISCONNECT of the main namespace (`1`, `1/,`, `1` and digits ...). */
+function disconnectsMainNamespace(frame: string | Buffer): boolean {
+  if (typeof frame !== 'string') return false;
+  const decoder = new Decoder();
+  let decoded: { type: PacketType; nsp: string } | undefined;
+  decoder.on('decoded', (packet: { type: PacketType; nsp: string }) => {
+    decoded = packet;
+  });
+  try {
+    decoder.add(frame);
+  } catch {
+    return false;
+  }
+  const packet = decoded as { type: PacketType; nsp: string } | undefined;
+  return packet?.type === PacketType.DISCONNECT && packet.nsp === '/';
 }
 
 function describePacket(packet: Packet): string {
