@@ -4,7 +4,7 @@
  * number with `FUZZ_RUNS` (the long mode: `FUZZ_RUNS=100000`, optionally bounded by
  * `FUZZ_TIME_LIMIT_SECONDS` per property). The seed is fixed (`FUZZ_SEED` overrides it), so a
  * failure is reproduced by running the suite again; fast-check prints the shrunk case and the
- * `seed`/`path` that replay it.
+ * `seed`/`path` that replay it (`FUZZ_PATH=<path>` runs that one case).
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
@@ -23,6 +23,8 @@ function positive(name: string): number | undefined {
 export const FUZZ_RUNS = positive('FUZZ_RUNS') ?? (process.env.CI ? 2_000 : 200);
 /** The fixed seed of every property. */
 export const FUZZ_SEED = positive('FUZZ_SEED') ?? 20_260_901;
+/** Replays one case: the `path` fast-check printed with a failure (with the same seed), without shrinking. */
+const FUZZ_PATH = process.env.FUZZ_PATH || undefined;
 /** In the long mode, a time budget per property (its runs stop there and the count is reported). */
 const FUZZ_TIME_LIMIT_MS = (positive('FUZZ_TIME_LIMIT_SECONDS') ?? 0) * 1000 || undefined;
 
@@ -69,6 +71,7 @@ export async function checkProperty<T>(name: string, property: fc.IAsyncProperty
     numRuns: runs,
     seed: FUZZ_SEED,
     timeout: 60_000,
+    ...(FUZZ_PATH ? { path: FUZZ_PATH, endOnFailure: true } : {}),
     ...(FUZZ_TIME_LIMIT_MS ? { interruptAfterTimeLimit: FUZZ_TIME_LIMIT_MS, markInterruptAsFailure: false } : {}),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -78,7 +81,13 @@ export async function checkProperty<T>(name: string, property: fc.IAsyncProperty
   if (!details.failed) return;
   // The reason first, then fast-check's report (its counterexample cut: a case may be huge).
   const reason = messageOf(details.errorInstance);
-  const report = (fc.defaultReportMessage(details) ?? '').replace(/Counterexample: (.{2000}).*/, 'Counterexample: $1…');
+  let report: string;
+  try {
+    report = (fc.defaultReportMessage(details) ?? '').replace(/Counterexample: (.{2000}).*/, 'Counterexample: $1…');
+  } catch (error) {
+    // fast-check's report stringifies the counterexample, which may be too deep to print.
+    report = `seed ${FUZZ_SEED}, path ${details.counterexamplePath ?? '?'} (no report: ${messageOf(error)})`;
+  }
   const recorded = firstFailure as { error: unknown; input: string } | undefined;
   const first = recorded
     ? `first failure, before shrinking: ${messageOf(recorded.error).slice(0, 4000)}\n  on: ${recorded.input.slice(0, 4000)}\n`
