@@ -20,7 +20,8 @@ import { exitOnStopSignals } from './stop-signals.js';
 /** How long the worker's parts (jobs in progress, Redis) have to close on SIGTERM before it exits anyway. */
 const STOP_TIMEOUT_MS = 7000;
 
-async function main(): Promise<void> {
+/** Starts the worker; resolves to the function that stops it. */
+async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number>> {
   const config = loadConfig();
   const logger = createLogger(config).child({ role: 'worker' });
   if (!config.redisUrl) throw new StartupError('npm run worker needs REDIS_URL: the Redis of the hub nodes');
@@ -51,25 +52,37 @@ async function main(): Promise<void> {
     registry.close();
     await redis.quit().catch(() => redis.disconnect());
   };
+  return async (signal) => {
+    logger.info({ signal }, 'stopping the follow-up worker');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([close().then(() => 'closed' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      logger.warn({ seconds: STOP_TIMEOUT_MS / 1000 }, 'the worker did not close in time: disconnecting Redis');
+      registry.close();
+      redis.disconnect();
+    }
+    logger.info('follow-up worker stopped');
+    return 0;
+  };
+}
+
+async function main(): Promise<void> {
+  const starting = startWorker();
+  // From the first moment, before anything asynchronous: a signal that came before the handlers
+  // would kill the process by its default action. One during the start stops the worker once
+  // started (a failed start is reported below).
   exitOnStopSignals(
     async (signal) => {
-      logger.info({ signal }, 'stopping the follow-up worker');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
-      });
-      const outcome = await Promise.race([close().then(() => 'closed' as const), late]);
-      clearTimeout(timer);
-      if (outcome === 'late') {
-        logger.warn({ seconds: STOP_TIMEOUT_MS / 1000 }, 'the worker did not close in time: disconnecting Redis');
-        registry.close();
-        redis.disconnect();
-      }
-      logger.info('follow-up worker stopped');
-      return 0;
+      const stop = await starting.catch(() => new Promise<never>(() => {}));
+      return stop(signal);
     },
     (signal) => process.stderr.write(`ncp-hub worker: ${signal} again while stopping: exiting now\n`),
   );
+  await starting;
 }
 
 main().catch((error: unknown) => {
