@@ -34,15 +34,16 @@ await runExample('two officers of two states, end to end', async (keysDir) => {
     `${UA.officer} created direct conversation ${conversation.id} with ${PL.officer} (formal request MLA/2026/0042)`,
   );
 
+  // Both listeners before the send: the receipt can come back before send() has resolved.
   const received = nextEvent(pl, 'message', (m) => m.conversation === conversation.id, `${PL.officer} got nothing`);
-  const { id } = await ua.send(conversation.id, TEXT);
-  step(`${UA.officer} sent message ${id}, encrypted on the device, signed by ua-laptop; the hub stored it`);
   const delivered = nextEvent(
     ua,
     'receipt',
-    (r) => r.type === 'delivered' && r.messageIds.includes(id),
-    `no delivery receipt for ${id}`,
+    (r) => r.type === 'delivered' && r.conversation === conversation.id,
+    `no delivery receipt in ${conversation.id}`,
   );
+  const { id } = await ua.send(conversation.id, TEXT);
+  step(`${UA.officer} sent message ${id}, encrypted on the device, signed by ua-laptop; the hub stored it`);
 
   const message = await received;
   if (message.content.type !== 'text' || message.content.text !== TEXT) {
@@ -54,6 +55,7 @@ await runExample('two officers of two states, end to end', async (keysDir) => {
   console.log(`      "${message.content.text}"`);
 
   const receipt = await delivered;
+  if (!receipt.messageIds.includes(id)) throw new Error(`the delivered receipt is not for message ${id}`);
   step(
     `${UA.officer} got the delivered receipt, signed by ${receipt.by.agency}/${receipt.by.officer}/${receipt.by.device}`,
   );
