@@ -18,6 +18,7 @@ import type { HubServer } from './realtime/socket-types.js';
 import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 import { createServices } from './services.js';
+import { settledWithin } from './settled-within.js';
 import { StartupError } from './startup-error.js';
 
 export { StartupError };
@@ -72,21 +73,11 @@ const EMBEDDED_REDIS_KILL_MS = 1000;
 const READINESS_TIMEOUT_MS = 1000;
 
 async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+  let pong = false;
+  const ping = redis.ping().then((reply) => {
+    pong = reply === 'PONG';
   });
-  try {
-    return await Promise.race([
-      redis.ping().then(
-        (reply) => reply === 'PONG',
-        () => false,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return (await settledWithin(ping, ms)) && pong;
 }
 
 export async function resolveTrustRegistry(
@@ -129,13 +120,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
   };
   const cleanUp = () => runSteps(cleanups);
   const stopWithin = async (ms: number) => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), ms);
-    });
-    const outcome = await Promise.race([cleanUp().then(() => 'done' as const), late]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
+    if (!(await settledWithin(cleanUp(), ms))) {
       logger.warn(
         { seconds: ms / 1000 },
         'shutdown took too long: disconnecting Redis and stopping the embedded Redis by force',
@@ -225,13 +210,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       // Stops accepting, closes the Engine.IO clients; resolves once every connection has ended.
       const closed = io.close();
       httpServer.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<'grace over'>((resolve) => {
-        timer = setTimeout(() => resolve('grace over'), graceMs);
-      });
-      const outcome = await Promise.race([closed, graceOver]);
-      clearTimeout(timer);
-      if (outcome === 'grace over') {
+      if (!(await settledWithin(closed, graceMs))) {
         logger.warn(
           { connections: connections.size, graceSeconds: graceMs / 1000 },
           'shutdown grace period over: destroying the connections left',

@@ -15,6 +15,7 @@ import { createQueryNotifier } from './realtime/query-rooms.js';
 import type { HubServer } from './realtime/socket-types.js';
 import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
 import { createServices } from './services.js';
+import { settledWithin } from './settled-within.js';
 import { exitOnStopSignals } from './stop-signals.js';
 
 /** How long the worker's parts (jobs in progress, Redis) have to close on SIGTERM before it exits anyway. */
@@ -54,13 +55,7 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
   };
   return async (signal) => {
     logger.info({ signal }, 'stopping the follow-up worker');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
-    });
-    const outcome = await Promise.race([close().then(() => 'closed' as const), late]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
+    if (!(await settledWithin(close(), STOP_TIMEOUT_MS))) {
       logger.warn({ seconds: STOP_TIMEOUT_MS / 1000 }, 'the worker did not close in time: disconnecting Redis');
       registry.close();
       redis.disconnect();
