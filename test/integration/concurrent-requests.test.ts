@@ -14,13 +14,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generateDeviceKeys, sealEnvelope, signMembershipRecord } from '@ncp-hub/crypto';
+import { generateDeviceKeys, sealEnvelope } from '@ncp-hub/crypto';
 import { issueDeviceAttestation } from '@ncp-hub/keys';
-import { type Ack, type DeviceRef, deviceAddress, EVENTS, type MembershipRecord, toBase64url } from '@ncp-hub/protocol';
+import { type DeviceRef, deviceAddress, EVENTS, toBase64url } from '@ncp-hub/protocol';
 import { findFreePort } from '@ncp-hub/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestRegistry, type TestAgency, tokenFor } from '../helpers/agencies.js';
 import { GENEROUS_BUDGETS, makeTempDir } from '../helpers/hub.js';
+import { createRecord, request } from '../helpers/raw-devices.js';
 import { type ClientSocket, closeAllSockets, createSocket } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -126,12 +127,6 @@ interface Device {
   keys: Awaited<ReturnType<typeof generateDeviceKeys>>;
 }
 
-function request(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<Record<string, unknown>>> {
-  return (
-    socket as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Record<string, unknown>>> }
-  ).emitWithAck(event, payload);
-}
-
 /** A device of `officer`, connected to the hub process and published. */
 async function device(agency: TestAgency, officer: string, id = 'device-1'): Promise<Device> {
   const ref = { agency: agency.id, officer, device: id };
@@ -154,19 +149,11 @@ async function device(agency: TestAgency, officer: string, id = 'device-1'): Pro
 
 /** A conversation of `sender` with `reader` holding ITEMS messages of about 4 KB each. */
 async function fullConversation(sender: Device, reader: Device): Promise<string> {
-  const record: MembershipRecord = {
-    v: 1,
-    conv: toBase64url(randomBytes(16)),
-    seq: 1,
-    prev: null,
-    op: 'create',
-    kind: 'direct',
-    basis: { type: 'formal-request', reference: 'MLA/1', caseReference: 'CASE-1' },
-    members: [sender.ref, reader.ref].map(({ agency, officer }) => ({ agency, officer })),
-    by: sender.ref,
-    ts: Date.now(),
-  };
-  const signed = await signMembershipRecord(record, sender.keys.signing.secretKey);
+  const { conv, signed } = await createRecord(sender, [reader.ref], {
+    type: 'formal-request',
+    reference: 'MLA/1',
+    caseReference: 'CASE-1',
+  });
   expect(await request(sender.socket, EVENTS.conversationCreate, { record: signed })).toMatchObject({ ok: true });
   const recipient = { address: deviceAddress(reader.ref), encryptionKey: reader.keys.encryption.publicKey };
   // In batches below the bound, so that none is refused.
@@ -175,7 +162,7 @@ async function fullConversation(sender: Device, reader: Device): Promise<string>
       const envelope = await sealEnvelope({
         header: {
           id: toBase64url(randomBytes(16)),
-          conv: record.conv,
+          conv,
           from: sender.ref,
           ts: Date.now(),
           seq: seq + i,
@@ -189,7 +176,7 @@ async function fullConversation(sender: Device, reader: Device): Promise<string>
     });
     for (const answer of await Promise.all(batch)) expect(answer).toMatchObject({ ok: true });
   }
-  return record.conv;
+  return conv;
 }
 
 describe.skipIf(process.platform !== 'linux')('requests in flight on one socket', () => {
