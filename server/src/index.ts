@@ -12,3 +12,4 @@ export {
   RedisServerNotFoundError,
   startRedisServer,
 } from './redis/embedded-redis.js';
+export { type RedisKeys, redisKeys } from './redis/redis-keys.js';

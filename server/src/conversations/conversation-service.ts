@@ -19,25 +19,43 @@ import { membershipChanged } from '../audit/audit-events.js';
 import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
+import { KEY_TYPES_LUA } from '../redis/key-types.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
  * Appends a signed membership record, in Lua, for APPEND_RECORD and for the opening of a query
  * (which creates its conversation with its question): only if the chain still has `seq - 1`
  * records (no concurrent change lost); then applies it (the members added or removed, or for
- * `create` the conversation's meta and members) and appends its audit event. `keys` holds
- * `records`, `members`, `meta` and `audit`; `record` the fields of {@link RecordWrite}.
- * Returns false when the chain changed.
+ * `create` the conversation's meta and members), indexes the conversation under the officers
+ * added (or takes it out of the removed one's) and appends its audit event. `keys` and
+ * `record` are a {@link RecordWrite}'s. Returns false when the chain changed. The caller runs
+ * `assertKeyTypes(recordKeyTypes(keys, expected))` (see {@link KEY_TYPES_LUA}) before its first
+ * write, so that the record is appended whole or not at all.
  */
-export const APPEND_RECORD_LUA = `
+export const APPEND_RECORD_LUA = `${KEY_TYPES_LUA}
+local function recordKeyTypes(keys, expected)
+  table.insert(expected, { key = keys.records, type = 'list' })
+  table.insert(expected, { key = keys.members, type = 'set' })
+  table.insert(expected, { key = keys.meta, type = 'hash' })
+  table.insert(expected, { key = keys.audit, type = 'stream' })
+  for _, key in ipairs(keys.officers) do table.insert(expected, { key = key, type = 'set' }) end
+  return expected
+end
 local function appendRecord(keys, record)
   if redis.call('LLEN', keys.records) ~= tonumber(record.seq) - 1 then return false end
   redis.call('RPUSH', keys.records, record.json)
-  if record.op == 'add' then redis.call('SADD', keys.members, record.member) end
-  if record.op == 'remove' then redis.call('SREM', keys.members, record.member) end
+  if record.op == 'add' then
+    redis.call('SADD', keys.members, record.member)
+    redis.call('SADD', keys.officers[1], record.conv)
+  end
+  if record.op == 'remove' then
+    redis.call('SREM', keys.members, record.member)
+    redis.call('SREM', keys.officers[1], record.conv)
+  end
   if record.op == 'create' then
     redis.call('HSET', keys.meta, 'kind', record.kind, 'basis', record.basis, 'createdAt', record.createdAt)
     for _, member in ipairs(record.members) do redis.call('SADD', keys.members, member) end
+    for _, key in ipairs(keys.officers) do redis.call('SADD', key, record.conv) end
   end
   redis.call('XADD', keys.audit, '*', 'e', record.audit)
   return true
@@ -45,39 +63,52 @@ end
 `;
 
 /**
- * Appends one record in a single round trip, if the acting device (ARGV 3, 4: its officer and
- * device id) is current at ARGV[2] (seconds; expiries under the prefix ARGV[1]). ARGV 5..:
- * seq, JSON, op, member, audit event, kind, basis, created at, then the members of a
- * `create`. Returns 1 appended, 0 the chain changed, -1 the device's attestation is not
- * unexpired.
+ * Appends one record in a single round trip, if the acting device is current. KEYS: the
+ * records, members, meta and audit keys, then `officers` (see {@link RecordWrite}); ARGV[1]
+ * the JSON of `{ prefix, now, officer, device, record }`: the expiries' key prefix, now
+ * (seconds), the acting device's officer and id, the {@link RecordWrite}'s record. Returns 1
+ * appended, 0 the chain changed, -1 the device's attestation is not unexpired; a WRONGTYPE
+ * error, with nothing written, when one of the keys holds another type.
  */
 const APPEND_RECORD = `${DEVICE_RULES_LUA}${APPEND_RECORD_LUA}
-if not isCurrentDevice(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) then return -1 end
-local members = {}
-for i = 13, #ARGV do table.insert(members, ARGV[i]) end
-local appended = appendRecord({ records = KEYS[1], members = KEYS[2], meta = KEYS[3], audit = KEYS[4] }, {
-  seq = ARGV[5], json = ARGV[6], op = ARGV[7], member = ARGV[8], audit = ARGV[9],
-  kind = ARGV[10], basis = ARGV[11], createdAt = ARGV[12], members = members,
-})
-if appended then return 1 end
+local step = cjson.decode(ARGV[1])
+if not isCurrentDevice(step.prefix, tonumber(step.now), step.officer, step.device) then return -1 end
+local officers = {}
+for i = 5, #KEYS do table.insert(officers, KEYS[i]) end
+local keys = { records = KEYS[1], members = KEYS[2], meta = KEYS[3], audit = KEYS[4], officers = officers }
+assertKeyTypes(recordKeyTypes(keys, {}))
+if appendRecord(keys, step.record) then return 1 end
 return 0
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    ncpAppendRecord(...args: Array<string | number>): Result<number, Context>;
+    ncpAppendRecord(numberOfKeys: number, ...args: string[]): Result<number, Context>;
   }
 }
 
 /** What {@link APPEND_RECORD_LUA} is given to append a record, for a script that appends it with other writes. */
 export interface RecordWrite {
-  keys: { records: string; members: string; meta: string; audit: string };
+  keys: {
+    records: string;
+    members: string;
+    meta: string;
+    audit: string;
+    /**
+     * The conversation sets (`officerConversations`) of the officers the record adds — a
+     * `create`'s members, in the order of `record.members` — or of the one it removes.
+     */
+    officers: string[];
+  };
   record: {
+    conv: ConversationId;
     seq: string;
     json: string;
-    op: 'create';
-    member: '';
+    op: MembershipRecord['op'];
+    /** The officer added or removed; empty for a `create`. */
+    member: OfficerAddress | '';
     audit: string;
+    /** A `create`'s kind, basis (JSON), creation time (ms) and members; empty otherwise. */
     kind: string;
     basis: string;
     createdAt: string;
@@ -118,39 +149,43 @@ export class ConversationService {
     this.keys = keys;
     this.directory = directory;
     this.registry = registry;
-    redis.defineCommand('ncpAppendRecord', { numberOfKeys: 4, lua: APPEND_RECORD });
+    redis.defineCommand('ncpAppendRecord', { lua: APPEND_RECORD });
   }
 
   /**
-   * Runs APPEND_RECORD for `signed`, made by `actor`; `createFields` are kind, basis, createdAt
-   * and members. DEVICE_NOT_PUBLISHED when the actor's attestation is not unexpired.
+   * Runs APPEND_RECORD for `write`, made by `actor`: true appended, false the chain changed.
+   * DEVICE_NOT_PUBLISHED when the actor's attestation is not unexpired.
    */
-  async #appendRecord(
-    actor: DeviceRef,
-    signed: SignedMembershipRecord,
-    member: string,
-    audit: string,
-    createFields: Array<string | number> = ['', '', ''],
-  ): Promise<boolean> {
-    const { record } = signed;
+  async #appendRecord(actor: DeviceRef, write: RecordWrite): Promise<boolean> {
+    const { keys } = write;
     const appended = await this.redis.ncpAppendRecord(
-      this.keys.conversationRecords(record.conv),
-      this.keys.conversationMembers(record.conv),
-      this.keys.conversationMeta(record.conv),
-      this.keys.auditStream,
-      this.keys.deviceExpiriesPrefix,
-      nowInSeconds(),
-      officerAddress(actor),
-      actor.device,
-      record.seq,
-      JSON.stringify(signed),
-      record.op,
-      member,
-      audit,
-      ...createFields,
+      4 + keys.officers.length,
+      keys.records,
+      keys.members,
+      keys.meta,
+      keys.audit,
+      ...keys.officers,
+      JSON.stringify({
+        prefix: this.keys.deviceExpiriesPrefix,
+        now: String(nowInSeconds()),
+        officer: officerAddress(actor),
+        device: actor.device,
+        record: write.record,
+      }),
     );
     if (appended === -1) throw attestationExpired();
     return appended === 1;
+  }
+
+  /** The keys of a conversation's record write, with the conversation sets of `officers`. */
+  #recordKeys(conv: ConversationId, officers: OfficerAddress[]): RecordWrite['keys'] {
+    return {
+      records: this.keys.conversationRecords(conv),
+      members: this.keys.conversationMembers(conv),
+      meta: this.keys.conversationMeta(conv),
+      audit: this.keys.auditStream,
+      officers: officers.map((officer) => this.keys.officerConversations(officer)),
+    };
   }
 
   /**
@@ -163,13 +198,7 @@ export class ConversationService {
     options: { operationalQuery?: boolean } = {},
   ): Promise<MembershipChange> {
     const checked = await this.checkCreation(actor, signed, options);
-    const { record } = this.creationWrite(checked);
-    const appended = await this.#appendRecord(actor, signed, '', record.audit, [
-      record.kind,
-      record.basis,
-      record.createdAt,
-      ...record.members,
-    ]);
+    const appended = await this.#appendRecord(actor, this.creationWrite(checked));
     if (!appended) throw hubError('CONVERSATION_EXISTS', 'a conversation with this id exists');
     return this.created(checked);
   }
@@ -202,16 +231,15 @@ export class ConversationService {
     return { signed, record, members: [...new Set(record.members.map(officerAddress))] };
   }
 
-  /** What appending a checked `create` record writes, for a script that writes it with other things. */
+  /**
+   * What appending a checked `create` record writes (the conversation, indexed under each
+   * member), for APPEND_RECORD or a script that writes it with other things.
+   */
   creationWrite({ signed, record, members }: CheckedCreation): RecordWrite {
     return {
-      keys: {
-        records: this.keys.conversationRecords(record.conv),
-        members: this.keys.conversationMembers(record.conv),
-        meta: this.keys.conversationMeta(record.conv),
-        audit: this.keys.auditStream,
-      },
+      keys: this.#recordKeys(record.conv, members),
       record: {
+        conv: record.conv,
         seq: String(record.seq),
         json: JSON.stringify(signed),
         op: 'create',
@@ -230,11 +258,8 @@ export class ConversationService {
     };
   }
 
-  /** After a checked `create` record was appended: indexes the conversation under its members, and reads it back. */
+  /** After a checked `create` record was appended (and indexed under its members, in the same step): reads it back. */
   async created({ signed, record, members }: CheckedCreation): Promise<MembershipChange> {
-    const pipeline = this.redis.pipeline();
-    for (const member of members) pipeline.sadd(this.keys.officerConversations(member), record.conv);
-    await pipeline.exec();
     return { conversation: await this.get(record.conv), record: signed, added: members, removed: [] };
   }
 
@@ -252,15 +277,22 @@ export class ConversationService {
     const memberAgencies = [...(await this.redis.smembers(this.keys.conversationMembers(record.conv))), member].map(
       (address) => parseOfficerAddress(address as OfficerAddress).agency,
     );
-    const appended = await this.#appendRecord(
-      actor,
-      signed,
-      member,
-      JSON.stringify(membershipChanged(record, memberAgencies)),
-    );
+    const appended = await this.#appendRecord(actor, {
+      keys: this.#recordKeys(record.conv, [member]),
+      record: {
+        conv: record.conv,
+        seq: String(record.seq),
+        json: JSON.stringify(signed),
+        op: record.op,
+        member,
+        audit: JSON.stringify(membershipChanged(record, memberAgencies)),
+        kind: '',
+        basis: '',
+        createdAt: '',
+        members: [],
+      },
+    });
     if (!appended) throw hubError('MEMBERSHIP_INVALID', 'the membership changed meanwhile: fetch it again');
-    if (record.op === 'add') await this.redis.sadd(this.keys.officerConversations(member), record.conv);
-    else await this.redis.srem(this.keys.officerConversations(member), record.conv);
     return {
       conversation: await this.get(record.conv),
       record: signed,

@@ -30,7 +30,7 @@ import type { ConversationQueryCache } from './conversation-query-cache.js';
 import { type FollowUpTimings, type Policy, resolveFollowUp } from './policy.js';
 import type { QueryEvents } from './query-events.js';
 import type { AuditReceipts, FollowUpScheduler } from './query-ports.js';
-import type { QueryRecord, QueryStore } from './query-store.js';
+import type { Opening, QueryRecord, QueryStore } from './query-store.js';
 import { sameOfficer, timelineEntry } from './query-timeline.js';
 
 /** What `query:open` produced, for the realtime layer to announce. */
@@ -100,8 +100,9 @@ export class QueryOpening {
   /**
    * Opens a query: its conversation, its question, its statement, and the follow-up. The
    * recipients of the question and the statement are checked in the same step as the query id
-   * is claimed, the conversation created and the question stored (QueryStore.open): a device
-   * published before that step is a recipient of both, or the opening is refused whole.
+   * is claimed, the conversation created, the question stored and the query stored
+   * (QueryStore.open): a device published before that step is a recipient of both, or the
+   * opening is refused whole; and that step writes everything or nothing.
    */
   async open(identity: Identity, device: DeviceRef, payload: QueryOpenParts): Promise<OpenedQuery> {
     const { store, keys, conversations, messages, scheduler, audit, events } = this.services;
@@ -110,24 +111,6 @@ export class QueryOpening {
     const { conv } = signed.record;
     const creation = await conversations.checkCreation(device, signed, { operationalQuery: true });
     const write = messages.messageWrite(question);
-    const cursor = await store.open({
-      query: basis.query,
-      sender: device,
-      conversation: conversations.creationWrite(creation),
-      question: write,
-      questionTo: question.header.to,
-      counterpart: officerAddress(counterpart),
-      ncb,
-      statementTo: statement.header.to,
-    });
-    const change = await conversations.created(creation);
-    const questionItem: ConversationItem = {
-      type: 'message',
-      conv,
-      cursor,
-      receivedAt: write.receivedAt,
-      envelope: question,
-    };
     const now = Date.now();
     const view: QueryView = {
       id: basis.query,
@@ -161,21 +144,41 @@ export class QueryOpening {
       closedAt: null,
     };
     const stored: QueryRecord = { view, followUp, steps: [] };
-    // The follow-up is scheduled before the query is stored: an OPEN query never lacks its jobs
-    // (a job that runs before the query exists fails and is retried).
-    await scheduler.scheduleOpened(stored, events.webhooksFor(view));
-    const auditId = await store.create(
-      stored,
-      [timelineEntry('OPENED', requester, { ground: view.ground, caseReference: view.caseReference })],
-      [
+    const opening: Opening = {
+      query: basis.query,
+      sender: device,
+      conversation: conversations.creationWrite(creation),
+      question: write,
+      questionTo: question.header.to,
+      counterpart: officerAddress(counterpart),
+      ncb,
+      statementTo: statement.header.to,
+      record: stored,
+      entries: [timelineEntry('OPENED', requester, { ground: view.ground, caseReference: view.caseReference })],
+      indexes: [
         keys.agencyQueries(requester.agency),
         keys.agencyQueries(counterpart.agency),
         keys.ncbQueries(ncb),
         keys.ncbPending(ncb),
         ...(requestedNcb ? [keys.ncbQueries(requestedNcb)] : []),
       ],
-    );
-    if (!auditId) throw new ConversationError('CONVERSATION_EXISTS', 'a query with this id exists');
+    };
+    // The follow-up is scheduled before the query is stored, once the store's own checks have
+    // passed (a refusal there schedules nothing): an OPEN query never lacks its jobs. A job that
+    // runs before the query exists fails and is retried; if the store refuses the opening after
+    // all (a device published in between), its jobs find no query, fail and are retried, and act
+    // only if the same opening is stored within their retries.
+    await store.checkOpening(opening);
+    await scheduler.scheduleOpened(stored, events.webhooksFor(view));
+    const { cursor, auditId } = await store.open(opening);
+    const change = await conversations.created(creation);
+    const questionItem: ConversationItem = {
+      type: 'message',
+      conv,
+      cursor,
+      receivedAt: write.receivedAt,
+      envelope: question,
+    };
     this.services.conversationQueries.remember(conv, view.id);
     const receipt = (await audit.receipt(auditId)) ?? null;
     return { query: view, conversation: change.conversation, question: questionItem, record: signed, receipt };

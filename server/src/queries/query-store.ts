@@ -10,7 +10,7 @@ import {
   type QueryView,
   type TimelineEntry,
 } from '@ncp-hub/protocol';
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { queryStep } from '../audit/audit-events.js';
 import { APPEND_RECORD_LUA, type RecordWrite } from '../conversations/conversation-service.js';
 import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
@@ -40,34 +40,28 @@ end
 return 1
 `;
 
-/** Creates the record with its first entries, unless the id exists; returns the last audit event's stream id. */
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
-redis.call('HSET', KEYS[1], 'version', '1', 'doc', ARGV[1])
-local id = ''
-for i = 2, #ARGV, 2 do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-  id = redis.call('XADD', KEYS[3], '*', 'e', ARGV[i + 1])
-end
-return id
-`;
-
 /**
  * The opening of a query, in one step: KEYS 1 the query id's claim, 2-4 the conversation's
  * records, members and meta, 5-6 its log and the question's seen key, 7 the audit stream, 8
- * the officers of the requesting state's NCB; ARGV[1] the JSON of the rest (see
- * {@link QueryStore.open}). Checks that the sending device's attestation is unexpired ({-1}),
- * that the query id is unclaimed ({-2}) and the conversation id unused ({-3}), and that the
- * question's `header.to` leaves out no current device of the two members (the sending device
- * aside) nor the statement's any of the counterpart and of the NCB's officers ({-4, device...}:
- * every device left out, by either, sorted); then claims the query id, creates the
- * conversation and stores the question as its first message. Returns {1, cursor}.
+ * the officers of the requesting state's NCB, 9-10 the query's record and timeline, then the
+ * conversation sets of the conversation's members (`step.officerKeys` of them) and the query's
+ * index sets; ARGV[1] the JSON of the rest (see {@link QueryStore.open}). Checks that the
+ * sending device's attestation is unexpired ({-1}), that the query id is unclaimed ({-2}) and
+ * the conversation id unused ({-3}), and that the question's `header.to` leaves out no current
+ * device of the two members (the sending device aside) nor the statement's any of the
+ * counterpart and of the NCB's officers ({-4, device...}: every device left out, by either,
+ * sorted); then that no key it writes holds another type (a WRONGTYPE error otherwise). With
+ * `step.write` false it stops there ({0}); else it claims the query id, creates the
+ * conversation (indexed under its members), stores the question as its first message, and
+ * stores the query's record with its first timeline entries, each with its audit event, and
+ * indexes it. Returns {1, cursor, the last audit event's stream id}. Nothing is written unless
+ * everything is.
  */
 const OPEN = `${DEVICE_RULES_LUA}${APPEND_RECORD_LUA}${APPEND_TO_LOG_LUA}
 local step = cjson.decode(ARGV[1])
 local prefix, now, sender = step.prefix, tonumber(step.now), step.sender
 if not isCurrentDevice(prefix, now, sender.officer, sender.device) then return {-1} end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-2} end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[9]) == 1 then return {-2} end
 if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return {-3} end
 local missing = missingRecipients(step.question.officers, prefix, now, sender.address, step.question.to, {})
 local statementOfficers = redis.call('SMEMBERS', KEYS[8])
@@ -75,20 +69,37 @@ for _, officer in ipairs(step.statement.officers) do table.insert(statementOffic
 missingRecipients(statementOfficers, prefix, now, sender.address, step.statement.to, missing)
 missing = sorted(missing)
 if #missing > 0 then return {-4, unpack(missing)} end
+local officers, indexes = {}, {}
+for i = 11, #KEYS do
+  if i <= 10 + step.officerKeys then table.insert(officers, KEYS[i]) else table.insert(indexes, KEYS[i]) end
+end
+local conversation = { records = KEYS[2], members = KEYS[3], meta = KEYS[4], audit = KEYS[7], officers = officers }
+local expected = recordKeyTypes(conversation, {
+  { key = KEYS[1], type = 'string' }, { key = KEYS[5], type = 'stream' }, { key = KEYS[6], type = 'string' },
+  { key = KEYS[9], type = 'hash' }, { key = KEYS[10], type = 'list' },
+})
+for _, key in ipairs(indexes) do table.insert(expected, { key = key, type = 'set' }) end
+assertKeyTypes(expected)
+if not step.write then return {0} end
 redis.call('SET', KEYS[1], '1')
-local conversation = { records = KEYS[2], members = KEYS[3], meta = KEYS[4], audit = KEYS[7] }
 appendRecord(conversation, step.record)
 local cursor = appendToLog({ log = KEYS[5], seen = KEYS[6], audit = KEYS[7] }, step.record.members, step.item)
-return {1, cursor}
+redis.call('HSET', KEYS[9], 'version', '1', 'doc', step.query.doc)
+local auditId = ''
+for _, entry in ipairs(step.query.entries) do
+  redis.call('RPUSH', KEYS[10], entry[1])
+  auditId = redis.call('XADD', KEYS[7], '*', 'e', entry[2])
+end
+for _, key in ipairs(indexes) do redis.call('SADD', key, step.query.id) end
+return {1, cursor, auditId}
 `;
 
-type OpenResult = [1, Cursor] | [-1 | -2 | -3] | [-4, ...DeviceAddress[]];
+type OpenResult = [1, Cursor, string] | [0 | -1 | -2 | -3] | [-4, ...DeviceAddress[]];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     ncpQueryCas(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<number, Context>;
-    ncpQueryCreate(queryKey: string, timelineKey: string, auditKey: string, ...args: string[]): Result<string, Context>;
-    ncpQueryOpen(...args: string[]): Result<OpenResult, Context>;
+    ncpQueryOpen(numberOfKeys: number, ...args: string[]): Result<OpenResult, Context>;
   }
 }
 
@@ -109,6 +120,17 @@ export interface Opening {
   ncb: string;
   /** The statement's `header.to`. */
   statementTo: readonly DeviceAddress[];
+  /** The query's record, stored with its first timeline entries (each with its audit event). */
+  record: QueryRecord;
+  entries: TimelineEntry[];
+  /** The sets the query's id is added to (the agencies', the NCBs'). */
+  indexes: string[];
+}
+
+/** Where an opening was stored: the question's cursor, and the audit stream id of the query's last first entry. */
+export interface Opened {
+  cursor: Cursor;
+  auditId: string;
 }
 
 /** The outcome of {@link QueryStore.update}'s mutation: the entries to append, or nothing to do. */
@@ -123,20 +145,31 @@ export class QueryStore {
     this.redis = redis;
     this.keys = keys;
     redis.defineCommand('ncpQueryCas', { numberOfKeys: 3, lua: COMPARE_AND_SET });
-    redis.defineCommand('ncpQueryCreate', { numberOfKeys: 3, lua: CREATE });
-    redis.defineCommand('ncpQueryOpen', { numberOfKeys: 8, lua: OPEN });
+    redis.defineCommand('ncpQueryOpen', { lua: OPEN });
   }
 
   /**
    * Checks the recipients of an opening and writes it, in one step: claims the query id,
-   * creates its conversation and stores the question, which resolves to its cursor; or
-   * nothing is written, and DEVICE_NOT_PUBLISHED (the sender's attestation expired),
-   * CONVERSATION_EXISTS (the query or the conversation id is taken) or RECIPIENTS_CHANGED (the
-   * question or the statement leaves out a current device: `missing` lists them all).
+   * creates its conversation (indexed under its members), stores the question and the query's
+   * record, and resolves to where they were stored; or nothing is written, and
+   * DEVICE_NOT_PUBLISHED (the sender's attestation expired), CONVERSATION_EXISTS (the query or
+   * the conversation id is taken) or RECIPIENTS_CHANGED (the question or the statement leaves
+   * out a current device: `missing` lists them all), or a Redis error (a key of another type).
    */
-  async open(opening: Opening): Promise<Cursor> {
-    const { conversation, question, sender } = opening;
-    const result = await this.redis.ncpQueryOpen(
+  async open(opening: Opening): Promise<Opened> {
+    const result = await this.#open(opening, true);
+    return { cursor: result[1] as Cursor, auditId: result[2] as string };
+  }
+
+  /** Every check of {@link open}, with its refusals, in the same script; writes nothing. */
+  async checkOpening(opening: Opening): Promise<void> {
+    await this.#open(opening, false);
+  }
+
+  async #open(opening: Opening, write: boolean): Promise<OpenResult> {
+    const { conversation, question, sender, record } = opening;
+    const id = record.view.id;
+    const keys = [
       `${this.keys.query(opening.query)}:claim`,
       conversation.keys.records,
       conversation.keys.members,
@@ -145,19 +178,38 @@ export class QueryStore {
       question.keys.seen,
       this.keys.auditStream,
       this.keys.agencyOfficers(opening.ncb),
+      this.keys.query(id),
+      this.keys.queryTimeline(id),
+      ...conversation.keys.officers,
+      ...opening.indexes,
+    ];
+    const result = await this.redis.ncpQueryOpen(
+      keys.length,
+      ...keys,
       JSON.stringify({
+        write,
         prefix: this.keys.deviceExpiriesPrefix,
         now: String(nowInSeconds()),
         sender: { officer: officerAddress(sender), device: sender.device, address: deviceAddress(sender) },
         record: conversation.record,
+        officerKeys: conversation.keys.officers.length,
         item: question.item,
         question: { officers: conversation.record.members, to: opening.questionTo },
         statement: { officers: [opening.counterpart], to: opening.statementTo },
+        query: {
+          id,
+          doc: JSON.stringify(record),
+          entries: opening.entries.map((entry) => [
+            JSON.stringify(entry),
+            JSON.stringify(queryStep(record.view, entry)),
+          ]),
+        },
       }),
     );
     switch (result[0]) {
+      case 0:
       case 1:
-        return result[1];
+        return result;
       case -1:
         throw attestationExpired();
       case -2:
@@ -167,26 +219,6 @@ export class QueryStore {
       default:
         throw recipientsChanged(result.slice(1) as DeviceAddress[]);
     }
-  }
-
-  /**
-   * Stores a new record and its first entries, each with its audit event; resolves to the
-   * audit stream id of the last one, or undefined if the id exists.
-   */
-  async create(record: QueryRecord, entries: TimelineEntry[], indexes: string[]): Promise<string | undefined> {
-    const id = record.view.id;
-    const created = await this.redis.ncpQueryCreate(
-      this.keys.query(id),
-      this.keys.queryTimeline(id),
-      this.keys.auditStream,
-      JSON.stringify(record),
-      ...entries.flatMap((entry) => [JSON.stringify(entry), JSON.stringify(queryStep(record.view, entry))]),
-    );
-    if (!created) return undefined;
-    const pipeline = this.redis.pipeline();
-    for (const index of indexes) pipeline.sadd(index, id);
-    await pipeline.exec();
-    return created;
   }
 
   async get(id: string): Promise<QueryRecord | undefined> {
@@ -219,12 +251,44 @@ export class QueryStore {
     await this.redis.srem(this.keys.ncbPending(ncb), id);
   }
 
+  /** Indexes a query among those with a reminder or escalation standing for these agencies' people. */
+  async addAlerting(agencies: readonly string[], id: string): Promise<void> {
+    await this.#eachAgency(agencies, (pipeline, agency) => pipeline.sadd(this.keys.queryAlerts(agency), id));
+  }
+
+  /** Takes a query out of these agencies' index of standing alerts. */
+  async clearAlerting(agencies: readonly string[], id: string): Promise<void> {
+    await this.#eachAgency(agencies, (pipeline, agency) => pipeline.srem(this.keys.queryAlerts(agency), id));
+  }
+
+  /** Ids of the queries that may have a reminder or escalation standing for people of `agency`. */
+  alertingIds(agency: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.queryAlerts(agency));
+  }
+
+  async #eachAgency(agencies: readonly string[], add: (pipeline: ChainableCommander, agency: string) => void) {
+    const pipeline = this.redis.pipeline();
+    for (const agency of agencies) add(pipeline, agency);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
   async indexAuthority(authority: string, id: string): Promise<void> {
     await this.redis.sadd(this.keys.authorityQueries(authority), id);
   }
 
   async timeline(id: string): Promise<TimelineEntry[]> {
     return (await this.redis.lrange(this.keys.queryTimeline(id), 0, -1)).map((raw) => JSON.parse(raw) as TimelineEntry);
+  }
+
+  /** The timelines of several queries, in one round trip, in the order of `ids`. */
+  async timelines(ids: readonly string[]): Promise<TimelineEntry[][]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.lrange(this.keys.queryTimeline(id), 0, -1);
+    return ((await pipeline.exec()) ?? []).map(([error, raw]) => {
+      if (error) throw error;
+      return (raw as string[]).map((entry) => JSON.parse(entry) as TimelineEntry);
+    });
   }
 
   /**
