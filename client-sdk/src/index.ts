@@ -85,4 +85,4 @@ export type { SendOptions, SentMessage } from './client/outbox.js';
 export type { OpenedQuery, OpenQueryOptions } from './client/queries.js';
 export type { IndexedDbKeyStoreOptions, JsonValue, KeyStore } from './store/index.js';
 export { DEFAULT_INDEXEDDB_NAME, IndexedDbKeyStore, MAX_KEY_LENGTH, MemoryKeyStore } from './store/index.js';
-export type { AgencyKeySet, TrustEvents } from './trust/trust-store.js';
+export type { AgencyKeySet, DeviceRejectionReason, TrustEvents } from './trust/trust-store.js';

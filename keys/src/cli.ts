@@ -59,7 +59,7 @@ import {
   MAX_ATTESTATION_TTL_SECONDS,
 } from './device-attestation.js';
 import { issueOfficerToken, MAX_TOKEN_LENGTH, verifyOfficerToken } from './officer-token.js';
-import { registryEntrySchema } from './registry-entry.js';
+import { type RegistryEntry, registryEntrySchema } from './registry-entry.js';
 import { loadTrustRegistry } from './trust-registry.js';
 
 export type { CliIo };
@@ -108,7 +108,39 @@ async function rotate(args: Args, io: Required<CliIo>): Promise<number> {
   return 0;
 }
 
+/** `revoke --officer` / `--device`: adds to the entry's `revoked` list, or with `--restore` takes out. */
+async function revokeIdentity(args: Args, io: Required<CliIo>, list: 'officers' | 'devices'): Promise<number> {
+  const id = agencyOption(args, 'id');
+  const registry = required(args, 'registry');
+  const value = list === 'officers' ? (args.values.officer as string) : (args.values.device as string);
+  const what = list === 'officers' ? `officer ${value}` : `device ${value}`;
+  const restore = args.values.restore === true;
+  const entry = await readRegistryEntry(registry, id);
+  const current = entry.revoked?.[list] ?? [];
+  if (restore !== current.includes(value)) {
+    throw new CliError(`${what} of agency ${id} is ${restore ? 'not revoked' : 'already revoked'}`);
+  }
+  const next = restore ? current.filter((item) => item !== value) : [...current, value];
+  const revoked = { ...entry.revoked, [list]: next };
+  if (revoked[list]?.length === 0) delete revoked[list];
+  const updated: RegistryEntry = { ...entry, revoked };
+  if (Object.keys(revoked).length === 0) delete updated.revoked;
+  const checked = registryEntrySchema.safeParse(updated);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new CliError(`invalid ${list === 'officers' ? 'officer' : 'device'}: ${issue?.message}`);
+  }
+  await writeRegistryEntry(registry, checked.data);
+  print(io, `${restore ? 'restored' : 'revoked'} ${what} of agency ${id}`);
+  return 0;
+}
+
 async function revoke(args: Args, io: Required<CliIo>): Promise<number> {
+  const chosen = (['kid', 'officer', 'device'] as const).filter((name) => args.values[name] !== undefined);
+  if (chosen.length !== 1) throw new UsageError('give exactly one of --kid, --officer and --device');
+  if (chosen[0] === 'officer') return revokeIdentity(args, io, 'officers');
+  if (chosen[0] === 'device') return revokeIdentity(args, io, 'devices');
+  if (args.values.restore !== undefined) throw new UsageError('--restore is for --officer and --device');
   const id = agencyOption(args, 'id');
   const kid = required(args, 'kid');
   const registry = required(args, 'registry');
@@ -238,21 +270,34 @@ private key, and prints the new kid. The old keys stay valid until revoked.
     run: rotate,
   },
   revoke: {
-    summary: "remove a key from an agency's key set",
+    summary: "remove a key from an agency's key set, or revoke one officer or device",
     usage: `Usage: ncp-keys revoke --id ID --kid KID --registry DIR [--keys DIR]
+       ncp-keys revoke --id ID --officer OFFICER --registry DIR [--restore]
+       ncp-keys revoke --id ID --device OFFICER/DEVICE --registry DIR [--restore]
 
-Removes the key KID from <registry>/<ID>.json: tokens signed with it are refused
-(AUTH_KID_UNKNOWN) once the hub has loaded the changed registry. The last key cannot be
-removed. Its private key file, if it is in the keys folder, is deleted, so that
-issue-token cannot sign with it again.
+--kid removes the key KID from <registry>/<ID>.json: tokens signed with it are refused
+(AUTH_KID_UNKNOWN) and the devices it attested leave the directory once the hub has loaded
+the changed registry. The last key cannot be removed. Its private key file, if it is in the
+keys folder, is deleted, so that issue-token cannot sign with it again.
+
+--officer and --device add the officer, or one device of an officer, to the entry's
+"revoked" list without touching its keys: the hub refuses their sessions
+(AUTH_OFFICER_REVOKED, AUTH_DEVICE_REVOKED), closes those open and withdraws their devices
+from the directory. --restore takes them off the list again.
 
   --id ID          agency id
   --kid KID        the key to remove
+  --officer ID     the officer to revoke
+  --device O/D     the device D of officer O to revoke
+  --restore        lift the revocation of --officer or --device
   --registry DIR   trust registry folder
   --keys DIR       ${KEYS_DIR_HELP}`,
     options: {
       id: { type: 'string' },
       kid: { type: 'string' },
+      officer: { type: 'string' },
+      device: { type: 'string' },
+      restore: { type: 'boolean' },
       registry: { type: 'string' },
       keys: { type: 'string' },
     },

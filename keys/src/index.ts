@@ -53,10 +53,11 @@ export {
   MAX_TOKEN_LENGTH,
   verifyOfficerToken,
 } from './officer-token.js';
-export type { AgencyInfo, AgencyPublicJwk, RegistryEntry } from './registry-entry.js';
-export { agencyPublicJwkSchema, registryEntrySchema } from './registry-entry.js';
+export type { AgencyInfo, AgencyPublicJwk, RegistryEntry, Revocations } from './registry-entry.js';
+export { agencyPublicJwkSchema, registryEntrySchema, revocationsSchema } from './registry-entry.js';
 export type {
   LoadTrustRegistryOptions,
+  RegistryChanges,
   RegistryFileProblem,
   TrustedAgency,
   TrustRegistryReload,
@@ -64,6 +65,7 @@ export type {
 export {
   loadTrustRegistry,
   parseRegistryEntry,
+  registryChanges,
   reloadTrustRegistry,
   TrustRegistry,
   trustAgency,

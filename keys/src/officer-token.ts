@@ -147,6 +147,10 @@ export async function verifyOfficerToken(
   if (notAllowed.length > 0) {
     refuse('AUTH_ROLE_NOT_ALLOWED', `an agency of kind ${agency.kind} cannot grant: ${notAllowed.join(', ')}`);
   }
+  // The agency revoked this officer (its registry entry's `revoked.officers`): every token of it is refused.
+  if (registry.revocation({ agency: agency.id, officer: sub as string }) === 'AUTH_OFFICER_REVOKED') {
+    refuse('AUTH_OFFICER_REVOKED', 'the agency has revoked this officer');
+  }
   return {
     agency: agency.id,
     agencyKind: agency.kind,

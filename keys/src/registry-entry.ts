@@ -1,4 +1,12 @@
-import { type AgencyId, type AgencyKind, agencyIdSchema, agencyKindSchema, countryCodeSchema } from '@ncp-hub/protocol';
+import {
+  type AgencyId,
+  type AgencyKind,
+  agencyIdSchema,
+  agencyKindSchema,
+  countryCodeSchema,
+  deviceIdSchema,
+  officerIdSchema,
+} from '@ncp-hub/protocol';
 import { z } from 'zod';
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
@@ -48,6 +56,36 @@ const common = {
   kind: agencyKindSchema,
 };
 
+/** A device of one of the agency's officers, named `<officer>/<device>` in its registry entry. */
+const officerDevice = z.string().refine((value) => {
+  const slash = value.indexOf('/');
+  return (
+    slash > 0 &&
+    officerIdSchema.safeParse(value.slice(0, slash)).success &&
+    deviceIdSchema.safeParse(value.slice(slash + 1)).success
+  );
+}, 'a device is named "<officer>/<device>"');
+
+/** Distinct values, at most 10,000 of them. */
+const distinct = <T extends z.ZodType<string>>(item: T, what: string) =>
+  z
+    .array(item)
+    .max(10_000)
+    .refine((list) => new Set(list).size === list.length, { message: `${what}: every entry must be unique` });
+
+/**
+ * What an agency revokes without touching its keys: officers (every token and device of each)
+ * and single devices (`<officer>/<device>`). The hub refuses their sessions
+ * (`AUTH_OFFICER_REVOKED`, `AUTH_DEVICE_REVOKED`), closes those open on every node, and withdraws
+ * their devices from the directory. Taking an entry out of the list lifts the revocation; a
+ * withdrawn device must then publish its attestation again.
+ */
+export const revocationsSchema = z.strictObject({
+  officers: distinct(officerIdSchema, 'revoked.officers').optional(),
+  devices: distinct(officerDevice, 'revoked.devices').optional(),
+});
+export type Revocations = z.infer<typeof revocationsSchema>;
+
 const agencyUrl = z
   .url()
   .refine((uri) => isAcceptableAgencyUrl(uri), 'must be https (http only for 127.0.0.1, [::1] or localhost)');
@@ -55,7 +93,8 @@ const agencyUrl = z
 /**
  * One file of the trust registry: an agency and its public keys, either inline (`jwks`) or
  * fetched from the agency (`jwksUri`, https; http only for loopback addresses). An NCB may
- * name a `webhook`: its own system, to which the hub also POSTs query notifications.
+ * name a `webhook`: its own system, to which the hub also POSTs query notifications. `revoked`
+ * lists the officers and devices the agency has revoked ({@link revocationsSchema}).
  */
 export const registryEntrySchema = z
   .strictObject({
@@ -63,6 +102,7 @@ export const registryEntrySchema = z
     jwks: jwksSchema.optional(),
     jwksUri: agencyUrl.optional(),
     webhook: agencyUrl.optional(),
+    revoked: revocationsSchema.optional(),
   })
   .refine((entry) => (entry.jwks === undefined) !== (entry.jwksUri === undefined), {
     message: 'exactly one of "jwks" and "jwksUri" is required',

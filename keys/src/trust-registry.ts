@@ -40,12 +40,69 @@ export class TrustRegistry {
     return this.#agencies.size;
   }
 
+  /**
+   * Why the agency's registry entry refuses this officer, or this device of the officer:
+   * `AUTH_OFFICER_REVOKED`, `AUTH_DEVICE_REVOKED`; undefined when neither is revoked (or the
+   * agency is unknown, which token verification refuses on its own).
+   */
+  revocation(ref: {
+    agency: string;
+    officer: string;
+    device?: string | null;
+  }): 'AUTH_OFFICER_REVOKED' | 'AUTH_DEVICE_REVOKED' | undefined {
+    const revoked = this.#agencies.get(ref.agency)?.entry.revoked;
+    if (!revoked) return undefined;
+    if (revoked.officers?.includes(ref.officer)) return 'AUTH_OFFICER_REVOKED';
+    if (ref.device != null && revoked.devices?.includes(`${ref.officer}/${ref.device}`)) return 'AUTH_DEVICE_REVOKED';
+    return undefined;
+  }
+
+  /** The ids of every agency, sorted. */
+  ids(): AgencyId[] {
+    return [...this.#agencies.keys()].sort();
+  }
+
   /** The public facts of every agency, sorted by id. */
   list(): AgencyInfo[] {
     return [...this.#agencies.values()]
       .map(({ id, name, country, kind }) => ({ id, name, country, kind }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }
+}
+
+/** What changed between two registries, for the hub to act on after a reload. */
+export interface RegistryChanges {
+  /** Agencies whose entry differs (keys, revocations, anything) or that were removed, sorted. */
+  readonly agencies: readonly AgencyId[];
+  /** Officers newly revoked, as `AGENCY/officer`. */
+  readonly revokedOfficers: readonly `${AgencyId}/${string}`[];
+  /** Devices newly revoked, as `AGENCY/officer/device`. */
+  readonly revokedDevices: readonly `${AgencyId}/${string}/${string}`[];
+}
+
+/**
+ * The agencies whose entry changed from `previous` to `current` (added, removed, or different
+ * in any way), and the officers and devices that `current` revokes and `previous` did not.
+ */
+export function registryChanges(previous: TrustRegistry, current: TrustRegistry): RegistryChanges {
+  const agencies = new Set<AgencyId>();
+  const revokedOfficers: Array<`${AgencyId}/${string}`> = [];
+  const revokedDevices: Array<`${AgencyId}/${string}/${string}`> = [];
+  for (const id of new Set([...previous.ids(), ...current.ids()])) {
+    const before = previous.get(id)?.entry;
+    const after = current.get(id)?.entry;
+    if (JSON.stringify(before) === JSON.stringify(after)) continue;
+    agencies.add(id);
+    const newly = (list: readonly string[] | undefined, old: readonly string[] | undefined) =>
+      (list ?? []).filter((value) => !(old ?? []).includes(value));
+    for (const officer of newly(after?.revoked?.officers, before?.revoked?.officers)) {
+      revokedOfficers.push(`${id}/${officer}`);
+    }
+    for (const device of newly(after?.revoked?.devices, before?.revoked?.devices)) {
+      revokedDevices.push(`${id}/${device}` as `${AgencyId}/${string}/${string}`);
+    }
+  }
+  return { agencies: [...agencies].sort(), revokedOfficers, revokedDevices };
 }
 
 /**

@@ -332,6 +332,37 @@ describe('rotate, jwks and revoke', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no key with kid nope');
   });
+
+  it('revoke --officer and --device list them in the entry, keys untouched; --restore lifts them', async () => {
+    await createAgency();
+    const before = await kids();
+    const token = await issue();
+    const revoke = (...args: string[]) => run(['revoke', '--id', 'UA-NPU', '--registry', registry, ...args]);
+    expect((await revoke('--officer', 'o.petrenko')).code).toBe(0);
+    const device = await revoke('--device', 'o.kovalenko/laptop-2');
+    expect(device.code, device.stderr).toBe(0);
+    expect(device.stdout).toBe('revoked device o.kovalenko/laptop-2 of agency UA-NPU\n');
+    const entry = await readRegistryEntry(registry, 'UA-NPU');
+    expect(entry.revoked).toEqual({ officers: ['o.petrenko'], devices: ['o.kovalenko/laptop-2'] });
+    expect(await kids()).toEqual(before);
+    const refused = await inspect(token);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe('AUTH_OFFICER_REVOKED');
+
+    const again = await revoke('--officer', 'o.petrenko');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already revoked');
+    expect((await revoke('--device', 'no-slash')).code).toBe(1);
+    expect((await revoke('--kid', 'x', '--officer', 'o.petrenko')).code).toBe(2);
+
+    expect((await revoke('--officer', 'o.petrenko', '--restore')).code).toBe(0);
+    expect((await revoke('--device', 'o.kovalenko/laptop-2', '--restore')).code).toBe(0);
+    expect((await readRegistryEntry(registry, 'UA-NPU')).revoked).toBeUndefined();
+    expect((await inspect(token)).code).toBe(0);
+    const notRevoked = await revoke('--officer', 'o.petrenko', '--restore');
+    expect(notRevoked.code).toBe(1);
+    expect(notRevoked.stderr).toContain('not revoked');
+  });
 });
 
 describe('errors and help', () => {

@@ -33,6 +33,8 @@ export const ERROR_CODES_BY_FAMILY = {
     'AUTH_LIFETIME_TOO_LONG',
     'AUTH_ROLE_NOT_ALLOWED',
     'AUTH_KEYS_UNAVAILABLE',
+    'AUTH_OFFICER_REVOKED',
+    'AUTH_DEVICE_REVOKED',
   ],
   /**
    * The request itself: its shape, its size, its rate, the event or route it names; or a hub

@@ -24,6 +24,10 @@ export interface DeviceVerifier {
   verifyDevice(jws: string, officer: OfficerRef): Promise<DeviceAttestation>;
   /** The keys verified for a device before, if any. */
   knownDevice(device: DeviceRef): Promise<{ signingKey: string; encryptionKey: string } | undefined>;
+  /** Checks the devices believed so far against their agencies' current key sets (reporting those revoked). */
+  recheckAgencyKeys(): Promise<void>;
+  /** Makes the next check fetch the agencies' key sets again. */
+  agencyKeysStale(): void;
 }
 
 /** Why a device has no attested signing key: none in the directory, or one that does not verify. */
@@ -72,6 +76,8 @@ export class Directory {
 
   /** Forgets what is cached of these officers' devices: their next use looks them up again. */
   invalidate(officers: readonly OfficerRef[]): void {
+    // A device published or withdrawn: the agency's keys may have changed with it (a key revoked).
+    this.verifier.agencyKeysStale();
     for (const officer of officers) {
       const address = officerAddress(officer);
       this.#cache.delete(address);
@@ -84,6 +90,7 @@ export class Directory {
    * missed while it was down.
    */
   invalidateAll(): void {
+    this.verifier.agencyKeysStale();
     this.#cache.clear();
     this.#epoch += 1;
   }
@@ -112,6 +119,8 @@ export class Directory {
         }
       });
     }
+    // A refresh from the hub: the devices believed before are checked against the agencies' keys again.
+    if (stale.length > 0) await this.verifier.recheckAgencyKeys();
     return new Map(wanted.map((address) => [address, found.get(address) ?? []]));
   }
 
@@ -134,6 +143,7 @@ export class Directory {
   /** The verified devices of every officer of an agency (an NCB's desks), asked of the hub each time. */
   async devicesOfAgency(agency: AgencyId): Promise<EnvelopeRecipient[]> {
     const devices = await this.lookup({ agency });
+    await this.verifier.recheckAgencyKeys();
     const recipients: EnvelopeRecipient[] = [];
     for (const [address, attestations] of Object.entries(devices) as Array<[OfficerAddress, string[]]>) {
       for (const device of await this.#verify(parseOfficerAddress(address), attestations)) {

@@ -18,6 +18,9 @@ export interface AgencyKeySet {
   keys: JWK[];
 }
 
+/** Why a device's attestation is refused (see {@link TrustEvents.deviceRejected}). */
+export type DeviceRejectionReason = 'ATTESTATION_INVALID' | 'KEY_CHANGED' | 'KEY_REVOKED';
+
 /** What the trust store tells the application about. */
 export interface TrustEvents {
   /**
@@ -38,13 +41,12 @@ export interface TrustEvents {
    * A device whose attestation is refused: never encrypted to, never believed. `officer` is
    * whose it claims to be, `device` its id when it could be read; `reason` is
    * `ATTESTATION_INVALID` (not signed by the agency's trusted keys, expired, or not for that
-   * officer) or `KEY_CHANGED` (a known device with other keys than before).
+   * officer), `KEY_CHANGED` (a known device with other keys than before) or `KEY_REVOKED`
+   * (the agency key that signed it is no longer in the agency's key set as the hub now gives
+   * it: revoked. Reported when the directory is refreshed, also for a device believed before
+   * and for one the hub no longer lists).
    */
-  deviceRejected: (rejection: {
-    officer: OfficerAddress;
-    device?: string;
-    reason: 'ATTESTATION_INVALID' | 'KEY_CHANGED';
-  }) => void;
+  deviceRejected: (rejection: { officer: OfficerAddress; device?: string; reason: DeviceRejectionReason }) => void;
 }
 
 /**
@@ -66,6 +68,8 @@ export class TrustStore {
   readonly #reported = new Map<AgencyId, string>();
   /** Attestations already reported as rejected: each is reported once. */
   readonly #rejected = new Set<string>();
+  /** The kids each agency has in the hub's current answer (see {@link TrustStore.listedKids}), per fetch. */
+  readonly #listed = new Map<AgencyId, Promise<ReadonlySet<string> | undefined>>();
 
   constructor(
     store: KeyStore,
@@ -126,10 +130,70 @@ export class TrustStore {
 
   async #fetchAgency(agency: AgencyId): Promise<DirectoryAgency | undefined> {
     if (!this.#agencies || Date.now() - this.#fetchedAt >= this.refreshMs) {
+      this.#listed.clear();
       this.#agencies = new Map((await this.fetchAgencies()).map((entry) => [entry.id, entry]));
       this.#fetchedAt = Date.now();
     }
     return this.#agencies.get(agency);
+  }
+
+  /**
+   * Makes the next check fetch the agencies' keys again, whenever they were last fetched: the
+   * directory calls it when the hub announces a change (`directory:updated`) or after a
+   * reconnection.
+   */
+  agencyKeysStale(): void {
+    this.#fetchedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * The kids of `agency`'s key set as the hub gives it now (fetched at most every `refreshMs`;
+   * a `jwksUri` from the agency itself): empty when the hub no longer lists the agency,
+   * undefined when it cannot be told (the hub or the agency's URL did not answer).
+   */
+  listedKids(agency: AgencyId): Promise<ReadonlySet<string> | undefined> {
+    const lookUp = async (): Promise<ReadonlySet<string> | undefined> => {
+      const fetched = await this.#fetchAgency(agency).catch(() => null);
+      if (fetched === null) return undefined;
+      if (fetched === undefined) return new Set();
+      const keys = await keySetOf(fetched);
+      return keys && new Set(keys.keys.map((key) => key.kid).filter((kid): kid is string => typeof kid === 'string'));
+    };
+    // Cleared by each new fetch of the agencies, so an answer is reused only until the next.
+    const due = !this.#agencies || Date.now() - this.#fetchedAt >= this.refreshMs;
+    const known = due ? undefined : this.#listed.get(agency);
+    if (known) return known;
+    const pending = lookUp();
+    this.#listed.set(agency, pending);
+    return pending;
+  }
+
+  /** Whether the key that signed `attestation` is still in its agency's key set (true when that cannot be told). */
+  async #keyStillListed(attestation: DeviceAttestation): Promise<boolean> {
+    const kids = await this.listedKids(attestation.agency);
+    return kids === undefined || kids.has(attestation.kid);
+  }
+
+  /**
+   * Checks every device believed so far against its agency's key set as the hub now gives it
+   * (fetched again when `refreshMs` has passed or {@link agencyKeysStale} was called): a device
+   * whose attestation's key is gone is no longer believed and is reported once
+   * (`deviceRejected`, `KEY_REVOKED`), whether or not the hub still lists the device. The
+   * directory calls it on each refresh.
+   */
+  async recheckAgencyKeys(): Promise<void> {
+    for (const [jws, attestation] of [...this.#verified]) {
+      if (await this.#keyStillListed(attestation)) continue;
+      this.#verified.delete(jws);
+      this.#report(jws, { officer: officerAddress(attestation), device: attestation.device, reason: 'KEY_REVOKED' });
+    }
+  }
+
+  /** Reports a rejected attestation, once. */
+  #report(jws: string, rejection: Parameters<TrustEvents['deviceRejected']>[0]): void {
+    if (this.#rejected.has(jws)) return;
+    this.#rejected.add(jws);
+    this.notify('deviceRejected', rejection);
   }
 
   /** The keys this client verified for a device before, if any (kept in the key store). */
@@ -146,17 +210,15 @@ export class TrustStore {
     officer: { agency: AgencyId; officer: string },
     device?: string,
   ): Promise<DeviceAttestation> {
-    const cached = this.#verified.get(jws);
-    if (cached && (device === undefined || cached.device === device) && cached.expiresAt * 1000 > Date.now()) {
-      return cached;
-    }
-    const reject = (reason: 'ATTESTATION_INVALID' | 'KEY_CHANGED', claimedDevice?: string): never => {
-      if (!this.#rejected.has(jws)) {
-        this.#rejected.add(jws);
-        this.notify('deviceRejected', { officer: officerAddress(officer), device: claimedDevice, reason });
-      }
+    const reject = (reason: DeviceRejectionReason, claimedDevice?: string): never => {
+      this.#verified.delete(jws);
+      this.#report(jws, { officer: officerAddress(officer), device: claimedDevice, reason });
       throw new CryptoCheckError('ATTESTATION_INVALID');
     };
+    const cached = this.#verified.get(jws);
+    if (cached && (device === undefined || cached.device === device) && cached.expiresAt * 1000 > Date.now()) {
+      return (await this.#keyStillListed(cached)) ? cached : reject('KEY_REVOKED', cached.device);
+    }
     let attestation: DeviceAttestation;
     let claimed: string | undefined;
     try {
@@ -172,6 +234,7 @@ export class TrustStore {
       if (error instanceof CryptoCheckError) throw error;
       return reject('ATTESTATION_INVALID', claimed);
     }
+    if (!(await this.#keyStillListed(attestation))) return reject('KEY_REVOKED', attestation.device);
     const address = deviceAddress(attestation);
     const known = await this.store.get<{ signingKey: string; encryptionKey: string }>(STORE_KEYS.knownDevice(address));
     if (known && (known.signingKey !== attestation.signingKey || known.encryptionKey !== attestation.encryptionKey)) {

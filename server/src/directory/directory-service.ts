@@ -1,6 +1,7 @@
-import { verifyDeviceAttestation } from '@ncp-hub/keys';
+import { type TrustedAgency, verifyDeviceAttestation } from '@ncp-hub/keys';
 import {
   type AgencyId,
+  AuthError,
   type DeviceId,
   type DeviceRef,
   type DirectoryAgency,
@@ -12,6 +13,7 @@ import {
   parseOfficerAddress,
 } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
+import { decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { devicePublished } from '../audit/audit-events.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
@@ -63,8 +65,34 @@ end
 return filled
 `;
 
+/**
+ * Withdraws one device from the directory if its entry is still the one that was checked (a
+ * publication since is left alone). KEYS: the officer's directory and expiry hashes; ARGV:
+ * device, entry JSON. Returns 1 when withdrawn, else 0.
+ */
+const WITHDRAW = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** Why a device was withdrawn from the directory. */
+export type WithdrawalReason =
+  | 'AUTH_OFFICER_REVOKED'
+  | 'AUTH_DEVICE_REVOKED'
+  | 'ATTESTATION_INVALID'
+  | 'AGENCY_UNKNOWN';
+
+/** A device the directory no longer serves, and why. */
+export interface Withdrawal {
+  device: DeviceRef;
+  reason: WithdrawalReason;
+}
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    ncpWithdrawDevice(directory: string, expiries: string, device: string, entry: string): Result<0 | 1, Context>;
     ncpPublishDevice(...args: Array<string | number>): Result<-1 | 0 | 1, Context>;
     ncpFillExpiries(entries: string, expiries: string): Result<number, Context>;
   }
@@ -91,6 +119,7 @@ export class DirectoryService {
     this.registry = registry;
     redis.defineCommand('ncpPublishDevice', { numberOfKeys: 4, lua: PUBLISH });
     redis.defineCommand('ncpFillExpiries', { numberOfKeys: 2, lua: FILL_EXPIRIES });
+    redis.defineCommand('ncpWithdrawDevice', { numberOfKeys: 2, lua: WITHDRAW });
   }
 
   /**
@@ -101,6 +130,8 @@ export class DirectoryService {
   async publish(identity: Identity, device: DeviceId, jws: string): Promise<Publication> {
     const agency = this.registry.current.get(identity.agency);
     if (!agency) throw new DirectoryError('AGENCY_UNKNOWN', 'the agency is no longer in the trust registry');
+    const revoked = this.registry.current.revocation({ ...identity, device });
+    if (revoked) throw new AuthError(revoked, 'the agency has revoked this device');
     const attestation = await verifyDeviceAttestation(jws, agency.keys, {
       expected: { agency: identity.agency, officer: identity.officer, device },
     });
@@ -131,6 +162,44 @@ export class DirectoryService {
       );
     }
     return { entry, changed: published === 1 };
+  }
+
+  /**
+   * Checks every stored entry of these agencies' officers against the registry in force and
+   * withdraws those it no longer vouches for: the agency is gone (`AGENCY_UNKNOWN`), the
+   * officer or the device is revoked (`AUTH_OFFICER_REVOKED`, `AUTH_DEVICE_REVOKED`), or the
+   * attestation no longer verifies against the agency's keys (`ATTESTATION_INVALID`: its key
+   * was revoked). Expiry is no reason (the expiry hash already keeps an expired device out).
+   * An agency whose keys are published at a `jwksUri` that cannot be fetched keeps its
+   * devices until a later check. Idempotent, safe on every node at once: a device is withdrawn
+   * only if its entry is still the one checked, and each withdrawal is returned by one caller.
+   */
+  async recheck(agencies: readonly AgencyId[]): Promise<Withdrawal[]> {
+    const registry = this.registry.current;
+    const withdrawn: Withdrawal[] = [];
+    for (const id of agencies) {
+      const agency = registry.get(id);
+      const officers = (await this.redis.smembers(this.keys.agencyOfficers(id))) as OfficerAddress[];
+      for (const address of officers) {
+        const { officer } = parseOfficerAddress(address);
+        const entries = await this.redis.hgetall(this.keys.directory(address));
+        for (const [device, raw] of Object.entries(entries)) {
+          const ref: DeviceRef = { agency: id, officer, device };
+          const reason = agency
+            ? (registry.revocation(ref) ?? (await attestedStill(agency, ref, raw)))
+            : 'AGENCY_UNKNOWN';
+          if (!reason) continue;
+          const removed = await this.redis.ncpWithdrawDevice(
+            this.keys.directory(address),
+            this.keys.deviceExpiries(address),
+            device,
+            raw,
+          );
+          if (removed === 1) withdrawn.push({ device: ref, reason });
+        }
+      }
+    }
+    return withdrawn;
   }
 
   /**
@@ -200,6 +269,35 @@ export class DirectoryService {
         ...(entry.jwksUri ? { jwksUri: entry.jwksUri } : {}),
       };
     });
+  }
+}
+
+/**
+ * Undefined when the stored entry `raw` of `device` still verifies against the agency's keys
+ * (at its own expiry at the latest: expiry is not checked here), `ATTESTATION_INVALID` when it
+ * does not. For an agency publishing at a `jwksUri`, a failure is taken for a revocation only
+ * when the fetched key set has no key of the attestation's `kid` (a fetch that fails decides
+ * nothing).
+ */
+async function attestedStill(
+  agency: TrustedAgency,
+  device: DeviceRef,
+  raw: string,
+): Promise<'ATTESTATION_INVALID' | undefined> {
+  const entry = JSON.parse(raw) as DirectoryEntry;
+  const at = new Date(Math.min(Date.now(), (entry.expiresAt - 1) * 1000));
+  try {
+    await verifyDeviceAttestation(entry.jws, agency.keys, { expected: device, currentDate: at });
+    return undefined;
+  } catch {
+    if (agency.entry.jwks) return 'ATTESTATION_INVALID';
+  }
+  try {
+    const header = decodeProtectedHeader(entry.jws) as Parameters<TrustedAgency['keys']>[0];
+    await agency.keys(header, { payload: '', signature: '' });
+    return 'ATTESTATION_INVALID';
+  } catch (error) {
+    return error instanceof joseErrors.JWKSNoMatchingKey ? 'ATTESTATION_INVALID' : undefined;
   }
 }
 

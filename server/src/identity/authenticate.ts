@@ -23,6 +23,26 @@ export class Authenticator {
     });
   }
 
+  /**
+   * Refuses a device its agency has revoked (`revoked.devices` of its registry entry) with
+   * `AUTH_DEVICE_REVOKED`; the officer's own revocation is refused by {@link verify}.
+   */
+  assertDeviceNotRevoked(identity: Identity, device: string | null): void {
+    if (device === null) return;
+    const code = this.registry.current.revocation({ agency: identity.agency, officer: identity.officer, device });
+    if (code) throw new AuthError(code, 'the agency has revoked this device');
+  }
+
+  /**
+   * Checks an open session again against the registry in force: its token ({@link verify}) and
+   * its device ({@link assertDeviceNotRevoked}). Rejects with the code that now refuses it.
+   */
+  async verifySession(token: unknown, device: string | null): Promise<Identity> {
+    const identity = await this.verify(token);
+    this.assertDeviceNotRevoked(identity, device);
+    return identity;
+  }
+
   /** Verifies the token of an HTTP `Authorization: Bearer` header. */
   verifyAuthorizationHeader(header: string | undefined): Promise<Identity> {
     if (header === undefined || header.trim() === '') {

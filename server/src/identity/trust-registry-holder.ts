@@ -1,5 +1,12 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { loadTrustRegistry, type RegistryFileProblem, reloadTrustRegistry, type TrustRegistry } from '@ncp-hub/keys';
+import {
+  loadTrustRegistry,
+  type RegistryChanges,
+  type RegistryFileProblem,
+  registryChanges,
+  reloadTrustRegistry,
+  type TrustRegistry,
+} from '@ncp-hub/keys';
 import type { Logger } from '../logger.js';
 
 /**
@@ -18,7 +25,7 @@ export class TrustRegistryHolder {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(changes: RegistryChanges) => void>();
 
   private constructor(dir: string, registry: TrustRegistry, logger: Logger) {
     this.dir = dir;
@@ -78,6 +85,7 @@ export class TrustRegistryHolder {
       this.logger.error({ problem: (error as Error).message }, 'trust registry reload failed; the previous one stays');
       return false;
     }
+    const changes = registryChanges(this.#current, reloaded.registry);
     this.#current = reloaded.registry;
     this.#problems = reloaded.badFiles;
     for (const { file, problem } of reloaded.badFiles) {
@@ -95,7 +103,7 @@ export class TrustRegistryHolder {
     this.logger.info({ agencies: this.#current.size, badFiles: this.badFiles }, 'trust registry reloaded');
     for (const listener of this.#listeners) {
       try {
-        listener();
+        listener(changes);
       } catch (error) {
         this.logger.error({ err: error }, 'trust registry reload listener failed');
       }
@@ -103,8 +111,12 @@ export class TrustRegistryHolder {
     return reloaded.badFiles.length === 0;
   }
 
-  /** Calls `listener` after every reload that took effect, whole or in part (some files bad). */
-  onReload(listener: () => void): void {
+  /**
+   * Calls `listener` after every reload that took effect, whole or in part (some files bad),
+   * with what changed: the agencies whose entry differs or is gone, and the officers and
+   * devices newly revoked.
+   */
+  onReload(listener: (changes: RegistryChanges) => void): void {
     this.#listeners.add(listener);
   }
 

@@ -1,9 +1,15 @@
 import type { Server as HttpServer } from 'node:http';
-import { EVENTS, type HubError, PROTOCOL_VERSION, RequestError } from '@ncp-hub/protocol';
+import {
+  deviceAddress,
+  EVENTS,
+  type HubError,
+  officerAddress,
+  PROTOCOL_VERSION,
+  RequestError,
+} from '@ncp-hub/protocol';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server, type ServerOptions } from 'socket.io';
-import { answerableError } from '../answerable-error.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
@@ -14,6 +20,7 @@ import type { RealtimeServices } from './event-entry.js';
 import { buildEventTable } from './event-table.js';
 import type { RateLimits } from './rate-limiter.js';
 import { registerEvents } from './register-events.js';
+import { applyRegistryChanges, identityRooms } from './registry-changes.js';
 import type { HubServer } from './socket-types.js';
 
 export interface SocketServerDependencies {
@@ -84,6 +91,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
         },
         accept: async (identity, recordAcceptance) => {
           const device = handshakeDevice(auth?.device);
+          authenticator.assertDeviceNotRevoked(identity, device);
           // One round trip for the handshake: rooms and the acceptance's audit entry together.
           const [opened] = await Promise.all([openConnection(identity, device, services), recordAcceptance(device)]);
           return opened;
@@ -91,27 +99,17 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       });
       socket.data.connection = session.connection;
       socket.data.token = auth?.token as string;
-      socket.join(session.rooms);
+      const { identity, device } = session.connection;
+      socket.join([...session.rooms, ...identityRooms(officerAddress(identity), device && deviceAddress(device))]);
       next();
     } catch (error) {
       next(connectError(error as HubError));
     }
   });
 
-  // A key revoked or an agency removed from the registry ends the sessions it let in.
-  deps.registry.onReload(() => {
-    for (const socket of io.of('/').sockets.values()) {
-      authenticator.verify(socket.data.token).catch((error: unknown) => {
-        const body = answerableError(error, logger, 'checking a session again failed').toBody();
-        logger.info(
-          { agency: socket.data.connection.identity.agency, code: body.code },
-          'session ended by a registry change',
-        );
-        socket.emit(EVENTS.sessionExpired, body);
-        socket.disconnect(true);
-      });
-    }
-  });
+  // A key, an officer or a device revoked, or an agency removed from the registry, ends the
+  // sessions it let in (on every node) and withdraws the devices it no longer vouches for.
+  deps.registry.onReload((changes) => applyRegistryChanges(io, { authenticator, logger, services }, changes));
 
   io.on('connection', (socket) => {
     const { connection } = socket.data;
