@@ -4,10 +4,11 @@
  * check, after any fault, that every acknowledged message reached every recipient once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HubClient, ReceivedMessage } from '@ncp-hub/client-sdk';
+import { type HubClient, MemoryKeyStore, type ReceivedMessage } from '@ncp-hub/client-sdk';
 import { randomBytes } from '@ncp-hub/crypto';
 import { type ConversationId, HubError, type MessageId, toBase64url } from '@ncp-hub/protocol';
-import { record } from './officers.js';
+import type { TestAgency, TestAgencyId } from './agencies.js';
+import { connectDevice, recorded } from './officers.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -88,16 +89,27 @@ export function startSender(client: HubClient, conv: ConversationId, label: stri
   };
 }
 
-/** What one recipient's application received, from the moment it is watched. */
+/**
+ * What one member's application received: every `message` event of each of its clients (the
+ * same device reconnected with its key store is a new client), since each was created, its
+ * first sync included; nothing deduplicated here.
+ */
 export interface RecipientHistory {
   label: string;
-  client: HubClient;
-  messages: ReceivedMessage[];
+  clients: HubClient[];
+  readonly messages: ReceivedMessage[];
 }
 
-/** Watches what `client`'s application receives (every `message` event, none deduplicated here). */
+/** The history of a member whose device is `client` (see {@link RecipientHistory}); push later clients of the same device to `clients`. */
 export function watchRecipient(client: HubClient, label: string): RecipientHistory {
-  return { label, client, messages: record(client, 'message') };
+  const clients = [client];
+  return {
+    label,
+    clients,
+    get messages() {
+      return clients.flatMap((c) => recorded(c, 'message'));
+    },
+  };
 }
 
 /** The invariant's figures, over every (sender, recipient) pair of a conversation. */
@@ -118,6 +130,8 @@ export interface DeliveryFigures {
   unacknowledgedDelivered: number;
   /** Failed tries by code, over the senders. */
   failures: Record<string, number>;
+  /** What each recipient lost: per sender, the positions (1-based) of the lost messages among its acknowledged ones. */
+  lostBy: Record<string, Record<string, number[]>>;
 }
 
 /** Counts, for every sender and every other member's application, what was acknowledged against what arrived. */
@@ -131,6 +145,7 @@ export function deliveryFigures(senders: SenderHistory[], recipients: RecipientH
     lost: 0,
     unacknowledgedDelivered: 0,
     failures: {},
+    lostBy: {},
   };
   const acknowledged = new Set(senders.flatMap((s) => s.acknowledged));
   for (const sender of senders) {
@@ -146,11 +161,17 @@ export function deliveryFigures(senders: SenderHistory[], recipients: RecipientH
       if (!acknowledged.has(id)) figures.unacknowledgedDelivered += 1;
     }
     for (const sender of senders) {
-      if (sender.client === recipient.client) continue;
+      if (sender.label === recipient.label) continue;
       figures.expected += sender.acknowledged.length;
-      for (const id of sender.acknowledged) {
-        if (received.has(id)) figures.delivered += 1;
-        else figures.lost += 1;
+      for (const [i, id] of sender.acknowledged.entries()) {
+        if (received.has(id)) {
+          figures.delivered += 1;
+          continue;
+        }
+        figures.lost += 1;
+        const byRecipient = figures.lostBy[recipient.label] ?? {};
+        figures.lostBy[recipient.label] = byRecipient;
+        byRecipient[sender.label] = [...(byRecipient[sender.label] ?? []), i + 1];
       }
     }
   }
@@ -188,4 +209,73 @@ export async function settleAndCount(
   const figures = deliveryFigures(histories, recipients);
   console.log(`${name}: ${JSON.stringify(figures)}`);
   return figures;
+}
+
+/** A fault of {@link streamThroughFault}: it does the damage, and resolves once the service is back. */
+export interface Fault {
+  name: string;
+  /** The damage (a kill), done while the senders send. */
+  inflict(): Promise<void>;
+  /** Brings the service back (a restart). */
+  recover(): Promise<void>;
+}
+
+/**
+ * The fault suites' scenario: a group of three officers (two of them sending all along, each
+ * message tried until acknowledged; the third, offline from the middle of the stream until the
+ * service is back, when its device reconnects with the same key store and syncs from the hub's
+ * cursor, so that what it gets of the messages acknowledged meanwhile came from what the hub
+ * kept through the fault). The fault is inflicted while messages are in flight; each sender must
+ * have a failed try before the recovery, and acknowledged more after it. Returns the figures.
+ */
+export async function streamThroughFault(
+  hub: { url: string; agencies: Record<TestAgencyId, TestAgency> },
+  fault: Fault,
+  run: string,
+): Promise<{ figures: DeliveryFigures; clients: HubClient[] }> {
+  const members = [
+    { agency: 'UA-NPU', officer: `ua.${run}.a` },
+    { agency: 'PL-KGP', officer: `pl.${run}.b` },
+    { agency: 'UA-NPU', officer: `ua.${run}.c` },
+  ] as const;
+  const store = new MemoryKeyStore();
+  const connect = (i: 0 | 1 | 2) =>
+    connectDevice(hub.url, hub.agencies[members[i].agency], members[i].officer, i === 2 ? { store } : {});
+  const a = await connect(0);
+  const b = await connect(1);
+  let c = await connect(2);
+  const group = await a.createConversation({
+    kind: 'group',
+    members: [members[1], members[2]],
+    basis: { type: 'formal-request', reference: `MLA/2026/${run}`, caseReference: '12026100000000900' },
+  });
+  const recipients = [a, b, c].map((client, i) => watchRecipient(client, members[i]?.officer ?? ''));
+  const offline = recipients[2] as RecipientHistory;
+  await waitFor(
+    async () =>
+      (await b.conversations()).some((x) => x.id === group.id) &&
+      (await c.conversations()).some((x) => x.id === group.id),
+  );
+
+  const senders = [a, b].map((client, i) => startSender(client, group.id, members[i]?.officer ?? ''));
+  await Promise.all(senders.map((s) => s.acknowledgedAtLeast(10)));
+  await c.close();
+  const ackedAtClose = senders.map((s) => s.history.acknowledged.length);
+  await Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtClose[i] ?? 0) + 10)));
+
+  const triesBefore = senders.map((s) => failedTries(s.history));
+  await fault.inflict();
+  const ackedAtFault = senders.map((s) => s.history.acknowledged.length);
+  await Promise.all(senders.map((s, i) => waitFor(() => failedTries(s.history) > (triesBefore[i] ?? 0), 20_000, 20)));
+  await fault.recover();
+  c = await connect(2);
+  offline.clients.push(c);
+  await Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtFault[i] ?? 0) + 10, 30_000)));
+
+  const figures = await settleAndCount(fault.name, senders, recipients);
+  return { figures, clients: [a, b, c] };
+}
+
+function failedTries(history: SenderHistory): number {
+  return Object.values(history.failures).reduce((x, y) => x + y, 0);
 }
