@@ -88,7 +88,7 @@ export function buildClientParts(
   const deliveryReceipts = options.deliveryReceipts !== false;
   const inbox = new Inbox({ hub, device, conversations, directory, received, queue, deliveryReceipts, emit });
   const currentToken = async () => (typeof token === 'function' ? token() : token);
-  const queries = new Queries({ hub, device, directory, conversations, outbox, url, token: currentToken, emit });
+  const queries = new Queries({ hub, device, directory, conversations, outbox, store, url, token: currentToken, emit });
   const session = new Session({ connection, device, inbox, publication, queue, emit });
   routeHubEvents(connection, { queue, directory, conversations, inbox, queries }, emit);
   return { device, queue, connection, trust, directory, publication, conversations, outbox, inbox, queries, session };

@@ -272,7 +272,10 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
   }
 
   /**
-   * The notifications an NCB desk has not acknowledged yet (also `query` events on every connection).
+   * What this connection would be pushed on connecting (also `query` events on every connection, each
+   * delivered once per device): the notifications an NCB desk has not acknowledged yet, then the
+   * reminders and escalations still standing that this officer hears (PROTOCOL §6.7).
+   * Unlike the `query` events, the list is not deduplicated: it is what stands now.
    * @example
    * ```ts
    * const waiting = await ncbDesk.pendingQueries();

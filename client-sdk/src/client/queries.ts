@@ -23,6 +23,7 @@ import {
   UndecryptableError,
 } from '@ncp-hub/protocol';
 import { z } from 'zod';
+import type { KeyStore } from '../store/key-store.js';
 import type { Emit } from '../typed-emitter.js';
 import type { HubRequester } from './connection.js';
 import type { Conversations } from './conversations.js';
@@ -31,6 +32,8 @@ import type { Conversation, HubClientEvents } from './hub-client-events.js';
 import type { LocalDevice } from './local-device.js';
 import { contentOf, type Outbox } from './outbox.js';
 import { type RecipientSource, sendToCurrentDevices } from './send-to-current-devices.js';
+import { STORE_KEYS } from './store-keys.js';
+import { TaskQueue } from './task-queue.js';
 
 /** What opening an operational query takes. */
 export interface OpenQueryOptions {
@@ -60,26 +63,37 @@ export interface QueriesDeps {
   directory: Pick<Directory, 'recipientsOf' | 'invalidate' | 'devicesOfAgency' | 'senderKey'>;
   conversations: Pick<Conversations, 'createRecord' | 'adoptAnswer'>;
   outbox: Pick<Outbox, 'seal' | 'claimFirstMessage'>;
+  /** Where the ids of the query events delivered are kept, so that each is delivered once, across restarts. */
+  store: KeyStore;
   /** The hub's base URL, for its HTTP API. */
   url: string;
   /** A current officer token, for the HTTP API. */
   token: () => Promise<string>;
-  emit: Emit<Pick<HubClientEvents, 'query'>>;
+  emit: Emit<Pick<HubClientEvents, 'query' | 'error'>>;
 }
 
 /** The answer of `GET /v1/queries`. */
 const queryListAnswerSchema = z.object({ queries: z.array(queryViewSchema) });
 
-/** How many query event ids are remembered to deliver each event once. */
-const SEEN_QUERY_EVENTS = 10_000;
+/**
+ * How many event ids are remembered per query, the latest: far more than a query has (its
+ * notification, a few updates, its reminders, its escalations), so that an event the hub
+ * sends again (a resent notification, an escalation or reminder still standing, pushed on
+ * every connection) is dropped, however long after.
+ */
+export const QUERY_EVENT_IDS_PER_QUERY = 1000;
 
 /** Operational queries: opening one (with its sealed question and statement), its steps, its events. */
 export class Queries {
   private readonly deps: QueriesDeps;
-  readonly #seenEvents = new Set<string>();
+  /** The ids delivered, per query, as loaded from the key store (or being loaded). */
+  readonly #delivered = new Map<QueryId, Promise<string[]>>();
+  /** The events, one at a time, in the order they came. */
+  readonly #events: TaskQueue;
 
   constructor(deps: QueriesDeps) {
     this.deps = deps;
+    this.#events = new TaskQueue((error) => deps.emit('error', error));
   }
 
   /**
@@ -230,12 +244,33 @@ export class Queries {
     return answer.data.queries;
   }
 
-  /** Delivers a query event to the application once per id (the hub may send one again). */
+  /**
+   * Delivers a query event to the application once per id on this device (the hub sends some
+   * again: PROTOCOL §6.6, §6.7), in the order the events came. The id is kept in the key store
+   * (per query, the latest {@link QUERY_EVENT_IDS_PER_QUERY}) before the event is emitted, so
+   * that it is dropped when it comes again, after a reconnection or a restart; a failure of the
+   * store is reported as an `error`, and the event is not emitted.
+   */
   onEvent(event: QueryEvent): void {
-    if (this.#seenEvents.has(event.id)) return;
-    this.#seenEvents.add(event.id);
-    if (this.#seenEvents.size > SEEN_QUERY_EVENTS) this.#seenEvents.clear();
-    this.deps.emit('query', event);
+    this.#events.add(async () => {
+      const query = event.query.id;
+      const ids = await this.#deliveredOf(query);
+      if (ids.includes(event.id)) return;
+      const kept = [...ids, event.id].slice(-QUERY_EVENT_IDS_PER_QUERY);
+      await this.deps.store.set(STORE_KEYS.queryEvents(query), kept);
+      this.#delivered.set(query, Promise.resolve(kept));
+      this.deps.emit('query', event);
+    });
+  }
+
+  #deliveredOf(query: QueryId): Promise<string[]> {
+    let ids = this.#delivered.get(query);
+    if (!ids) {
+      ids = this.deps.store.get<string[]>(STORE_KEYS.queryEvents(query)).then((stored) => stored ?? []);
+      this.#delivered.set(query, ids);
+      ids.catch(() => this.#delivered.delete(query));
+    }
+    return ids;
   }
 
   /** The devices of the NCB desks of this officer's state and of the counterpart's. */

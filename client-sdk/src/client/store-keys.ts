@@ -1,4 +1,4 @@
-import type { AgencyId, ConversationId, DeviceAddress, DeviceId, OfficerAddress } from '@ncp-hub/protocol';
+import type { AgencyId, ConversationId, DeviceAddress, DeviceId, OfficerAddress, QueryId } from '@ncp-hub/protocol';
 
 /**
  * Every key the SDK writes to a device's key store, in one place (as the hub keeps its
@@ -20,6 +20,8 @@ export const STORE_KEYS = {
    * length, head hash and members): a chain the hub gives later must extend it.
    */
   knownChain: (conv: ConversationId) => `chain:${conv}`,
+  /** The ids of the events of a query this device has delivered to the application (at most 1,000, the latest). */
+  queryEvents: (query: QueryId) => `qevents:${query}`,
   /** An agency's keys as trusted on first use. */
   agencyKeys: (agency: AgencyId) => `trust:agency:${agency}`,
   /** The keys this client verified for a device; a device's keys never change. */

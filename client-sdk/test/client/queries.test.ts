@@ -11,11 +11,12 @@ import {
   queryViewSchema,
 } from '@ncp-hub/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/wait-for.js';
 import { Conversations } from '../../src/client/conversations.js';
 import { Directory } from '../../src/client/directory.js';
 import { KnownChains } from '../../src/client/known-chains.js';
 import { Outbox } from '../../src/client/outbox.js';
-import { type OpenQueryOptions, Queries } from '../../src/client/queries.js';
+import { type OpenQueryOptions, QUERY_EVENT_IDS_PER_QUERY, Queries } from '../../src/client/queries.js';
 import { ReceiveState } from '../../src/client/receive-state.js';
 import { TaskQueue } from '../../src/client/task-queue.js';
 import { MemoryKeyStore } from '../../src/store/index.js';
@@ -70,7 +71,7 @@ const question: OpenQueryOptions = {
  */
 function setUp(
   published: { now: TestDevice[] },
-  options: { url?: string; token?: string; beforeOpen?: () => void } = {},
+  options: { url?: string; token?: string; beforeOpen?: () => void; store?: MemoryKeyStore } = {},
 ) {
   const hub = new FakeHub(({ event, payload }) => {
     switch (event) {
@@ -119,7 +120,7 @@ function setUp(
         throw new Error(`unexpected ${event}`);
     }
   });
-  const store = new MemoryKeyStore();
+  const store = options.store ?? new MemoryKeyStore();
   const directory = new Directory(
     async (q) => (await hub.request('directory:devices', q)).devices,
     pinnedTrust([ua, pl, ncbUa]),
@@ -138,17 +139,19 @@ function setUp(
   const received = new ReceiveState(store);
   const outbox = new Outbox({ hub, device: a1.device, store, conversations, directory, received });
   const events: QueryEvent[] = [];
+  const errors: unknown[] = [];
   const queries = new Queries({
     hub,
     device: a1.device,
     directory,
     conversations,
     outbox,
+    store,
     url: options.url ?? 'http://127.0.0.1:9',
     token: async () => options.token ?? 'the-token',
-    emit: (_event, event) => events.push(event),
+    emit: (name, value) => (name === 'query' ? events.push(value as QueryEvent) : errors.push(value)),
   });
-  return { hub, queries, store, events, directory };
+  return { hub, queries, store, events, errors, directory };
 }
 
 /** The hub's view of a query opened with `sent` (the payload of \`query:open\`), valid by its schema. */
@@ -279,13 +282,34 @@ describe('Queries', () => {
     });
   });
 
-  it('delivers each query event once', () => {
-    const { queries, events } = setUp({ now: [] });
-    const event = { id: 'e1', type: 'notification' } as QueryEvent;
-    queries.onEvent(event);
-    queries.onEvent(event);
-    queries.onEvent({ ...event, id: 'e2' });
-    expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
+  it('delivers each query event once, in the order they came, and again none after a restart', async () => {
+    const store = new MemoryKeyStore();
+    const { queries, events } = setUp({ now: [] }, { store });
+    const event = { id: 'e1', type: 'notification', query: { id: 'q1' } } as QueryEvent;
+    const other = { id: 'f1', type: 'escalation', query: { id: 'q2' } } as QueryEvent;
+    for (const e of [event, other, event, { ...event, id: 'e2' }, other, { ...event, id: 'e3' }]) queries.onEvent(e);
+    await waitFor(() => events.some((e) => e.id === 'e3'));
+    expect(events.map((e) => e.id)).toEqual(['e1', 'f1', 'e2', 'e3']);
+
+    // Another client of the same device (the same key store) drops them; a new id passes.
+    const restarted = setUp({ now: [] }, { store });
+    for (const e of [event, other, { ...event, id: 'e4' }]) restarted.queries.onEvent(e);
+    await waitFor(() => restarted.events.length > 0);
+    expect(restarted.events.map((e) => e.id)).toEqual(['e4']);
+  });
+
+  it('keeps the latest ids of each query, and reports a key store that fails', async () => {
+    const store = new MemoryKeyStore();
+    const { queries, events, errors } = setUp({ now: [] }, { store });
+    const ids = Array.from({ length: QUERY_EVENT_IDS_PER_QUERY + 1 }, (_, i) => `e${i}`);
+    for (const id of ids) queries.onEvent({ id, type: 'updated', query: { id: 'q1' } } as QueryEvent);
+    await waitFor(() => events.length === ids.length);
+    expect(await store.get('qevents:q1')).toEqual(ids.slice(1));
+
+    await store.close();
+    queries.onEvent({ id: 'x', type: 'updated', query: { id: 'q3' } } as QueryEvent);
+    await waitFor(() => errors.length === 1);
+    expect(events).toHaveLength(ids.length);
   });
 
   describe('over HTTP', () => {

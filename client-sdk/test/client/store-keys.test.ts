@@ -8,6 +8,7 @@ describe('STORE_KEYS', () => {
     expect(STORE_KEYS.sendSequence('C0nv')).toBe('seq:C0nv');
     expect(STORE_KEYS.receiveState('C0nv')).toBe('recv:C0nv');
     expect(STORE_KEYS.knownChain('C0nv')).toBe('chain:C0nv');
+    expect(STORE_KEYS.queryEvents('Qu3ry')).toBe('qevents:Qu3ry');
     expect(STORE_KEYS.agencyKeys('PL-KGP')).toBe('trust:agency:PL-KGP');
     expect(STORE_KEYS.knownDevice('PL-KGP/k.nowak/phone')).toBe('trust:device:PL-KGP/k.nowak/phone');
     expect(STORE_KEYS.officerDevices('PL-KGP/k.nowak')).toBe('trust:officer:PL-KGP/k.nowak');

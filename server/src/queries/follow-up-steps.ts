@@ -1,5 +1,5 @@
 import type { TimelineEntry } from '@ncp-hub/protocol';
-import type { QueryEvents } from './query-events.js';
+import { FOLLOW_UP_EVENT_IDS, type QueryEvents } from './query-events.js';
 import type { QueryRecord, QueryStore } from './query-store.js';
 import { recordOnce, timelineEntry } from './query-timeline.js';
 
@@ -38,7 +38,7 @@ export class FollowUpSteps {
     if (record.view.ncb.state !== 'ACK_OVERDUE' || record.view.status !== 'OPEN') return;
     // The recorded entry; when this job ran before (a worker died), one like it.
     const recorded = entries[1] ?? timelineEntry('ESCALATED', 'hub', { reason: 'ACK_OVERDUE' });
-    this.events.escalate(record.view, `escalation.ncb.${id}`, recorded);
+    await this.events.escalate(record.view, FOLLOW_UP_EVENT_IDS.ackOverdue(id), recorded);
   }
 
   /** A reminder before the formal-request deadline. */
@@ -52,7 +52,7 @@ export class FollowUpSteps {
     const { view } = record;
     if (view.status !== 'OPEN' || view.formalRequest.state !== 'AWAITING') return;
     const recorded = entries[0] ?? timelineEntry('REMINDER', 'hub', { index, deadline: view.formalRequest.deadline });
-    this.events.remind(view, `reminder.${id}.${index}`, recorded);
+    await this.events.remind(view, FOLLOW_UP_EVENT_IDS.reminder(id, index), recorded);
   }
 
   /** The formal-request deadline (escalation 0) and every escalation after it while not filed. */
@@ -70,7 +70,7 @@ export class FollowUpSteps {
     });
     const { view } = record;
     if (view.status !== 'OPEN' || view.formalRequest.state !== 'OVERDUE') return false;
-    this.events.escalate(view, `escalation.formal.${id}.${escalation}`, entries.at(-1) ?? escalated());
+    await this.events.escalate(view, FOLLOW_UP_EVENT_IDS.formalOverdue(id, escalation), entries.at(-1) ?? escalated());
     return true;
   }
 
@@ -95,7 +95,7 @@ export class FollowUpSteps {
           ]),
     );
     if (entries.length === 0) return;
-    this.events.escalate(record.view, `escalation.webhook.${id}.${ncb}`, entries[0] as TimelineEntry);
+    await this.events.escalate(record.view, FOLLOW_UP_EVENT_IDS.webhookFailed(id, ncb), entries[0] as TimelineEntry);
   }
 
   /** The follow-up times of a query (undefined when it does not exist). */

@@ -13,8 +13,70 @@ export function updateOf(view: QueryView, change: TimelineEntry): QueryEvent {
   return { id: `updated.${view.id}.${change.event}.${change.at}`, type: 'updated', query: view, entry: change };
 }
 
+/** The ids of the follow-up's reminders and escalations (PROTOCOL §6.6): the same each time one is sent. */
+export const FOLLOW_UP_EVENT_IDS = {
+  reminder: (query: string, index: number) => `reminder.${query}.${index}`,
+  ackOverdue: (query: string) => `escalation.ncb.${query}`,
+  formalOverdue: (query: string, escalation: number) => `escalation.formal.${query}.${escalation}`,
+  webhookFailed: (query: string, ncb: string) => `escalation.webhook.${query}.${ncb}`,
+} as const;
+
 /** Escalations go to the requesting agency's supervisors, the requesting officer and the NCB desks. */
-const ESCALATION_AUDIENCES: readonly QueryAudience[] = ['escalation', 'ncb-desks'];
+export const ESCALATION_AUDIENCES: readonly QueryAudience[] = ['escalation', 'ncb-desks'];
+/** Reminders go to the requesting officer. */
+export const REMINDER_AUDIENCES: readonly QueryAudience[] = ['requester'];
+
+/** A reminder or escalation still standing, with who hears it. */
+export interface StandingAlert {
+  event: QueryEvent;
+  audiences: readonly QueryAudience[];
+}
+
+/**
+ * The reminders and escalations of a query that still stand (PROTOCOL §6.7, "Missed while
+ * away"), as the events sent when they happened (same `id`, the `entry` the timeline recorded)
+ * with the query as it is now: none once the query is not `OPEN`; the `ACK_OVERDUE` escalation
+ * while the NCB track is `ACK_OVERDUE`; each NCB's webhook failure while the NCB track is not
+ * `ACKNOWLEDGED`; the latest formal-request escalation while that track is `OVERDUE`; the
+ * latest reminder while it is `AWAITING`.
+ */
+export function standingAlerts(view: QueryView, timeline: readonly TimelineEntry[]): StandingAlert[] {
+  if (view.status !== 'OPEN') return [];
+  const escalation = (id: string, entry: TimelineEntry): StandingAlert => ({
+    event: { id, type: 'escalation', query: view, entry },
+    audiences: ESCALATION_AUDIENCES,
+  });
+  const escalated = (reason: string) =>
+    timeline.filter((entry) => entry.event === 'ESCALATED' && entry.detail?.reason === reason);
+  const alerts: StandingAlert[] = [];
+  const ackOverdue = escalated('ACK_OVERDUE').at(-1);
+  if (view.ncb.state === 'ACK_OVERDUE' && ackOverdue) {
+    alerts.push(escalation(FOLLOW_UP_EVENT_IDS.ackOverdue(view.id), ackOverdue));
+  }
+  if (view.ncb.state !== 'ACKNOWLEDGED') {
+    const failed = new Map(escalated('WEBHOOK_FAILED').map((entry) => [String(entry.detail?.ncb), entry]));
+    for (const [ncb, entry] of failed) alerts.push(escalation(FOLLOW_UP_EVENT_IDS.webhookFailed(view.id, ncb), entry));
+  }
+  const formalOverdue = escalated('FORMAL_REQUEST_OVERDUE').at(-1);
+  if (view.formalRequest.state === 'OVERDUE' && formalOverdue) {
+    const count = Number(formalOverdue.detail?.count ?? 0);
+    alerts.push(escalation(FOLLOW_UP_EVENT_IDS.formalOverdue(view.id, count), formalOverdue));
+  }
+  const reminder = timeline.filter((entry) => entry.event === 'REMINDER').at(-1);
+  if (view.formalRequest.state === 'AWAITING' && reminder) {
+    const index = Number(reminder.detail?.index ?? 0);
+    alerts.push({
+      event: { id: FOLLOW_UP_EVENT_IDS.reminder(view.id, index), type: 'reminder', query: view, entry: reminder },
+      audiences: REMINDER_AUDIENCES,
+    });
+  }
+  return alerts;
+}
+
+/** The agencies whose people hear some reminder or escalation of a query: the requester's and the NCBs informed. */
+export function alertedAgencies(view: QueryView): string[] {
+  return [...new Set([view.requester.agency, view.ncb.agency, ...view.ncb.alsoInformed])];
+}
 
 /**
  * What is pushed of a query, and what is webhooked: every event the query's people hear, and
@@ -37,6 +99,7 @@ export class QueryEvents {
     if (view.ncb.state === 'ACKNOWLEDGED' || view.status !== 'OPEN') {
       await this.store.clearPending(view.ncb.agency, view.id);
     }
+    if (view.status !== 'OPEN') await this.store.clearAlerting(alertedAgencies(view), view.id);
     for (const change of entries) this.notifier.notify(['parties'], updateOf(view, change));
   }
 
@@ -50,13 +113,18 @@ export class QueryEvents {
     this.notifier.notify(['parties'], updateOf(view, change));
   }
 
-  /** Sends a reminder to the requesting officer. */
-  remind(view: QueryView, id: string, recorded: TimelineEntry): void {
-    this.notifier.notify(['requester'], { id, type: 'reminder', query: view, entry: recorded });
+  /**
+   * Sends a reminder to the requesting officer, after indexing the query among those with an
+   * alert standing (so that an officer away now is pushed it on connecting, PROTOCOL §6.7).
+   */
+  async remind(view: QueryView, id: string, recorded: TimelineEntry): Promise<void> {
+    await this.store.addAlerting(alertedAgencies(view), view.id);
+    this.notifier.notify(REMINDER_AUDIENCES, { id, type: 'reminder', query: view, entry: recorded });
   }
 
-  /** Sends an escalation (its `id` stable per escalation) with the entry that records it. */
-  escalate(view: QueryView, id: string, recorded: TimelineEntry): void {
+  /** Sends an escalation (its `id` stable per escalation) with the entry that records it, indexed as {@link remind}. */
+  async escalate(view: QueryView, id: string, recorded: TimelineEntry): Promise<void> {
+    await this.store.addAlerting(alertedAgencies(view), view.id);
     this.notifier.notify(ESCALATION_AUDIENCES, { id, type: 'escalation', query: view, entry: recorded });
   }
 

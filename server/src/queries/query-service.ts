@@ -112,9 +112,13 @@ export class QueryService {
     return this.#visibility.list(identity, filter);
   }
 
-  /** The notifications an NCB desk has not acknowledged, as events to (re)deliver. */
-  pendingFor(identity: Identity): Promise<QueryEvent[]> {
-    return this.#visibility.pendingFor(identity);
+  /**
+   * What a connection is (re)sent on connecting: the notifications its NCB has not
+   * acknowledged, and the reminders and escalations still standing that it hears
+   * (`device`: the connection's device, null without one).
+   */
+  pendingFor(identity: Identity, device: DeviceRef | null): Promise<QueryEvent[]> {
+    return this.#visibility.pendingFor(identity, device);
   }
 
   /** Notes a stored message: the counterpart's first one in a query's conversation answers it. */

@@ -142,8 +142,9 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       identity,
       device: connection.device?.device ?? null,
     });
-    // An NCB desk that was offline gets the notifications still waiting for an acknowledgement.
-    services.queries.pendingFor(identity).then(
+    // A connection gets what it may have missed while away: its NCB's unacknowledged
+    // notifications, the reminders and escalations still standing (PROTOCOL §6.7).
+    services.queries.pendingFor(identity, connection.device).then(
       (events) => {
         for (const event of events) socket.emit(EVENTS.queryEvent, event);
       },

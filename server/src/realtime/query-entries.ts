@@ -52,7 +52,7 @@ export function queryEntries(services: Pick<RealtimeServices, 'queries'>): Event
     'query:pending': {
       needs: 'session',
       limit: 'read',
-      handle: async (_payload, { identity }) => ({ events: await queries.pendingFor(identity) }),
+      handle: async (_payload, { identity, device }) => ({ events: await queries.pendingFor(identity, device) }),
     },
   };
 }

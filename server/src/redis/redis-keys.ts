@@ -49,6 +49,12 @@ export function redisKeys(prefix: string) {
     ncbQueries: (agency: string) => `${prefix}queries:ncb:${agency}`,
     /** set of query ids an NCB has not acknowledged yet */
     ncbPending: (agency: string) => `${prefix}queries:ncb:${agency}:pending`,
+    /**
+     * set of ids of open queries with an escalation or a reminder standing (PROTOCOL §6.7) for
+     * people of this agency (the requester's, the NCBs informed); an id whose alerts are over
+     * is taken out when found so, or when its query ends
+     */
+    queryAlerts: (agency: string) => `${prefix}queries:alerts:${agency}`,
     /** set of query ids filed through a central authority */
     authorityQueries: (agency: string) => `${prefix}queries:authority:${agency}`,
     /** stream: audit events as they happen (`e`: JSON), before the chainer chains them */
