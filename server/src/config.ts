@@ -60,6 +60,9 @@ const environmentSchema = z.object({
   RATE_LIMIT_READS_BURST: z.coerce.number().int().min(1).max(10_000_000).default(2000),
   MAX_CONCURRENT_REQUESTS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(32),
   HANDSHAKES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  MAX_BUFFERED_BYTES_PER_SOCKET: z.coerce.number().int().min(65_536).max(2_147_483_647).default(67_108_864),
+  MAX_BUFFERED_FRAMES_PER_SOCKET: z.coerce.number().int().min(16).max(10_000_000).default(10_000),
+  ADAPTER_STREAM_MAX_LEN: z.coerce.number().int().min(100).max(10_000_000).default(1000),
   POLICY_FILE: z.string().min(1).optional(),
   WORKERS: z.enum(['embedded', 'off']).default('embedded'),
   FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
@@ -127,6 +130,19 @@ export interface Config {
    * claimed agency from one address.
    */
   handshakesPerMinute: number;
+  /**
+   * Bytes of frames the hub holds for one socket that is not reading them (its queue and the
+   * WebSocket's buffers) before it closes the connection (realtime/outbound-bound.ts). Keep it
+   * above the largest answer, `MAX_SYNC_LIMIT` items of `maxEnvelopeBytes`.
+   */
+  maxBufferedBytesPerSocket: number;
+  /** ... and frames. */
+  maxBufferedFramesPerSocket: number;
+  /**
+   * Entries the Socket.IO adapter's Redis stream keeps (trimmed approximately, `MAXLEN ~`): each
+   * room broadcast is one, kept for the other nodes to read it.
+   */
+  adapterStreamMaxLen: number;
   /** The follow-up policy file; defaults apply when absent. */
   policyFile: string | undefined;
   /** Whether this hub node runs follow-up workers (`off` when `npm run worker` processes do). */
@@ -199,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitReadsBurst: e.RATE_LIMIT_READS_BURST,
     maxConcurrentRequestsPerSocket: e.MAX_CONCURRENT_REQUESTS_PER_SOCKET,
     handshakesPerMinute: e.HANDSHAKES_PER_MINUTE,
+    maxBufferedBytesPerSocket: e.MAX_BUFFERED_BYTES_PER_SOCKET,
+    maxBufferedFramesPerSocket: e.MAX_BUFFERED_FRAMES_PER_SOCKET,
+    adapterStreamMaxLen: e.ADAPTER_STREAM_MAX_LEN,
     policyFile: e.POLICY_FILE === undefined ? undefined : resolve(e.POLICY_FILE),
     workers: e.WORKERS,
     followUpLockMs: e.FOLLOWUP_LOCK_MS,

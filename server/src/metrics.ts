@@ -24,6 +24,13 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly slowSocketsDropped = new Counter({
+    name: 'ncp_hub_slow_sockets_dropped_total',
+    help: 'Connections closed because the hub held more for them than MAX_BUFFERED_BYTES_PER_SOCKET or MAX_BUFFERED_FRAMES_PER_SOCKET (a client that does not read), by the limit passed',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
   /** Where the registry gauges read the bad files from, at each scrape ({@link observeRegistry}). */
   #registry: { readonly badFiles: readonly string[] } | undefined;
 

@@ -33,7 +33,7 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
   await openRedis(redis, config.redisUrl);
   await assertRedisRequirements(redis);
   // No HTTP server: this Socket.IO server only relays to the hub nodes' sockets through Redis.
-  const io: HubServer = new Server({ adapter: clusterAdapter(redis, config.redisPrefix) });
+  const io: HubServer = new Server({ adapter: clusterAdapter(redis, config) });
   const services = await createServices(
     config,
     config.redisUrl,

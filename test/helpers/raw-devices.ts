@@ -154,12 +154,12 @@ export function recipientOf(target: SealTarget): EnvelopeRecipient {
     : target;
 }
 
-/** An envelope from `sender`, sealed to `to` (fix `id` and `seq` to seal the same message again). */
+/** An envelope from `sender`, sealed to `to` (fix `id` and `seq` to seal the same message again), its text `hello` unless given. */
 export function envelopeFrom(
   sender: RawDevice,
   conv: string,
   to: SealTarget[],
-  options: { id?: string; seq?: number; kind?: MessageKind } = {},
+  options: { id?: string; seq?: number; kind?: MessageKind; text?: string } = {},
 ): Promise<Envelope> {
   return sealEnvelope({
     header: {
@@ -170,7 +170,7 @@ export function envelopeFrom(
       seq: options.seq ?? 1,
       kind: options.kind ?? 'chat',
     },
-    content: { v: 1, type: 'text', text: 'hello' },
+    content: { v: 1, type: 'text', text: options.text ?? 'hello' },
     recipients: to.map(recipientOf),
     signingSecretKey: sender.keys.signing.secretKey,
   });

@@ -18,13 +18,23 @@ import { announcerFor } from './announcer.js';
 import { handshakeDevice, openConnection } from './connection-context.js';
 import type { RealtimeServices } from './event-entry.js';
 import { buildEventTable } from './event-table.js';
+import { boundOutbound } from './outbound-bound.js';
 import type { RateLimits } from './rate-limiter.js';
 import { registerEvents } from './register-events.js';
 import { applyRegistryChanges, identityRooms } from './registry-changes.js';
 import type { HubServer } from './socket-types.js';
 
 export interface SocketServerDependencies {
-  config: Pick<Config, 'allowedOrigins' | 'hubId' | 'redisPrefix' | 'maxConcurrentRequestsPerSocket'>;
+  config: Pick<
+    Config,
+    | 'allowedOrigins'
+    | 'hubId'
+    | 'redisPrefix'
+    | 'maxConcurrentRequestsPerSocket'
+    | 'maxBufferedBytesPerSocket'
+    | 'maxBufferedFramesPerSocket'
+    | 'adapterStreamMaxLen'
+  >;
   /** The hub's Redis connection; the cluster adapter makes its own blocking connection from it. */
   redis: Redis;
   /** Admits each connection (the same sequence as HTTP requests). */
@@ -42,10 +52,17 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  * The Socket.IO adapter that makes every hub node (and worker process) on the same Redis and
  * prefix one hub: a room emitted to on one node reaches its sockets on all.
  */
-export function clusterAdapter(redis: Redis, prefix: string): ServerOptions['adapter'] {
+export function clusterAdapter(
+  redis: Redis,
+  config: Pick<Config, 'redisPrefix' | 'adapterStreamMaxLen'>,
+): ServerOptions['adapter'] {
+  const prefix = config.redisPrefix;
   return createAdapter(redis, {
     streamName: `${prefix}socket.io`,
     channelPrefix: `${prefix}socket.io`,
+    // Each broadcast is an entry (an envelope is up to MAX_ENVELOPE_BYTES): keep only what the
+    // other nodes still have to read, not the adapter's default of 10,000.
+    maxLen: config.adapterStreamMaxLen,
     onlyPlaintext: true,
   });
 }
@@ -67,7 +84,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     maxHttpBufferSize: MAX_FRAME_BYTES,
     cors: { origin: config.allowedOrigins },
     serveClient: false,
-    adapter: clusterAdapter(deps.redis, config.redisPrefix),
+    adapter: clusterAdapter(deps.redis, config),
   });
   const serving = {
     table: buildEventTable(services),
@@ -115,6 +132,18 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     const { connection } = socket.data;
     const { identity } = connection;
     metrics.connectedSockets.inc();
+    // A client that does not read its frames: closed past its bound, not held in memory for ever.
+    boundOutbound(
+      socket,
+      { maxBytes: config.maxBufferedBytesPerSocket, maxFrames: config.maxBufferedFramesPerSocket },
+      (held) => {
+        metrics.slowSocketsDropped.inc({ limit: held.limit });
+        logger.warn(
+          { agency: identity.agency, officer: identity.officer, socket: socket.id, ...held },
+          'connection closed: the client does not read what it is sent',
+        );
+      },
+    );
     logger.info({ agency: identity.agency, officer: identity.officer, socket: socket.id }, 'officer connected');
 
     const expiry = setTimeout(
