@@ -59,6 +59,9 @@ const environmentSchema = z.object({
   RATE_LIMIT_READS_PER_SECOND: z.coerce.number().min(0.1).max(1_000_000).default(500),
   RATE_LIMIT_READS_BURST: z.coerce.number().int().min(1).max(10_000_000).default(2000),
   MAX_CONCURRENT_REQUESTS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(32),
+  MAX_REQUESTS_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(2048),
+  MAX_PENDING_REDIS_COMMANDS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  MAX_EVENT_LOOP_LAG_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
   HANDSHAKES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   MAX_BUFFERED_BYTES_PER_SOCKET: z.coerce.number().int().min(65_536).max(2_147_483_647).default(67_108_864),
   MAX_BUFFERED_FRAMES_PER_SOCKET: z.coerce.number().int().min(16).max(10_000_000).default(10_000),
@@ -124,6 +127,12 @@ export interface Config {
   rateLimitReadsBurst: number;
   /** Requests of one socket (and of one officer over HTTP, per node) the hub works on at once; RATE_LIMITED beyond. */
   maxConcurrentRequestsPerSocket: number;
+  /** Requests (client events and HTTP, probes aside) this node works on at once; `BUSY` beyond (load/load-shedder.ts). */
+  maxRequestsInFlight: number;
+  /** Commands on this node's Redis connection waiting for their reply past which new requests are refused `BUSY`. */
+  maxPendingRedisCommands: number;
+  /** Median event-loop delay (ms, over half a second) past which new requests are refused `BUSY`. */
+  maxEventLoopLagMs: number;
   /**
    * Socket.IO handshakes per officer per minute, accepted or refused after the token, shared by
    * every hub node; also the refused handshakes and HTTP authentications per minute of one
@@ -214,6 +223,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitReadsPerSecond: e.RATE_LIMIT_READS_PER_SECOND,
     rateLimitReadsBurst: e.RATE_LIMIT_READS_BURST,
     maxConcurrentRequestsPerSocket: e.MAX_CONCURRENT_REQUESTS_PER_SOCKET,
+    maxRequestsInFlight: e.MAX_REQUESTS_IN_FLIGHT,
+    maxPendingRedisCommands: e.MAX_PENDING_REDIS_COMMANDS,
+    maxEventLoopLagMs: e.MAX_EVENT_LOOP_LAG_MS,
     handshakesPerMinute: e.HANDSHAKES_PER_MINUTE,
     maxBufferedBytesPerSocket: e.MAX_BUFFERED_BYTES_PER_SOCKET,
     maxBufferedFramesPerSocket: e.MAX_BUFFERED_FRAMES_PER_SOCKET,

@@ -9,6 +9,7 @@ import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import type { SessionGate } from './identity/admit-session.js';
 import { Authenticator } from './identity/authenticate.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
+import { LoadShedder } from './load/load-shedder.js';
 import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
 import { createSocketServer } from './realtime/create-socket-server.js';
@@ -181,6 +182,11 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     const limits = createRateLimits(redis, config);
     const budgets = createHandshakeBudgets(redis, config);
     const gate: SessionGate = { authenticator, audit: services.audit, metrics, logger, budgets };
+    // One bound for the whole node, its sockets and HTTP together: BUSY past it.
+    const shedder = new LoadShedder(config, redis, (reason, transport) =>
+      metrics.overloadRefusals.inc({ reason, transport }),
+    );
+    cleanups.push(() => shedder.close());
     const app = createHttpApp({
       config,
       gate,
@@ -189,6 +195,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       hubPublicJwk: services.hubKey.publicJwk,
       audit: services.audit,
       limits,
+      shedder,
     });
     const httpServer = createServer(app);
     // Every TCP connection, upgraded ones (WebSocket) included, to destroy those left at the end of the grace period.
@@ -204,6 +211,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       services: { ...services, logger },
       limits,
       registry,
+      shedder,
     });
     cleanups.push(async () => {
       io.disconnectSockets(true);

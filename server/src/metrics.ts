@@ -31,6 +31,13 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly overloadRefusals = new Counter({
+    name: 'ncp_hub_overload_refusals_total',
+    help: 'Requests refused BUSY because this node was overloaded, by reason (requests, redis, lag) and transport',
+    labelNames: ['reason', 'transport'] as const,
+    registers: [this.registry],
+  });
+
   /** Where the registry gauges read the bad files from, at each scrape ({@link observeRegistry}). */
   #registry: { readonly badFiles: readonly string[] } | undefined;
 

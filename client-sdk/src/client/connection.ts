@@ -33,7 +33,9 @@ export interface HubRequester {
   readonly connected: boolean;
   /**
    * Sends client event `E` and resolves with the hub's answer; rejects with the hub's error
-   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`. It sends nothing when
+   * (`hubErrorFromBody`), `NOT_CONNECTED` or `REQUEST_TIMEOUT`. A `BUSY` refusal (the hub did
+   * nothing for it) is sent again as it was after its `retryAfter`, for `requestTimeoutMs` of
+   * waiting at most, before it is the answer. It sends nothing when
    * {@link HubRequester.connected} is false as it is called; a `NOT_CONNECTED` otherwise means
    * the connection was lost and the request may have gone out (or was still waiting its turn).
    */
@@ -76,6 +78,12 @@ export type ConnectionEvents = Omit<ServerToClientEvents, 'session:expired'> & {
   /** After the first welcome: a reconnection the hub refused, or a token that could not be had. */
   error: (error: unknown) => void;
 };
+
+/** The `retryAfter` (ms) of a `BUSY` refusal, which asks for the same request again later; undefined for anything else. */
+function busyRetryAfter(error: unknown): number | undefined {
+  const { code, retryAfter } = error as Partial<HubError>;
+  return code === 'BUSY' && typeof retryAfter === 'number' ? retryAfter : undefined;
+}
 
 /** socket.io-client's message for an ack that did not come in time (`ackTimeout`). */
 const SOCKET_IO_TIMEOUT = 'operation has timed out';
@@ -214,7 +222,11 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
    * `requestTimeoutMs` (the hub may still have acted on it). At most `maxConcurrentRequests`
    * wait for an answer at once, so that the hub's bound on requests in flight per socket is not
    * reached; the others wait their turn here (and are `NOT_CONNECTED` if the connection is gone
-   * by then).
+   * by then). A request the hub refuses with `BUSY` and a `retryAfter` (overloaded, or its store
+   * full: it did nothing for it) is sent again, the same, once `retryAfter` has passed, keeping
+   * its place meanwhile (so that a busy hub slows this client down); it rejects with that
+   * `BUSY` only when waiting once more would take the time waited past `requestTimeoutMs`.
+   * The ids in the payload make a request sent again count once (a message is stored once).
    */
   async request<E extends ClientEventName>(event: E, ...payload: RequestArgs<E>): Promise<ClientEventResult<E>> {
     if (!this.#socket?.connected) throw new ClientError('NOT_CONNECTED', 'not connected to the hub');
@@ -224,7 +236,16 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
       this.#inFlight += 1;
     }
     try {
-      return await this.#send(event, payload);
+      for (let waited = 0; ; ) {
+        try {
+          return await this.#send(event, payload);
+        } catch (error) {
+          const retryAfter = busyRetryAfter(error);
+          if (retryAfter === undefined || waited + retryAfter > this.options.requestTimeoutMs) throw error;
+          waited += retryAfter;
+          await new Promise((resolve) => setTimeout(resolve, retryAfter));
+        }
+      }
     } finally {
       const next = this.#waiting.shift();
       if (next) next();

@@ -74,7 +74,10 @@ export function contentOf(content: string | MessageContent): MessageContent {
  * The sends of one conversation go one at a time, each with the next sequence number, which
  * is given back when the hub did not store the message: after a refusal with the hub's code
  * (`RECIPIENTS_CHANGED` once the resends are used up, `NOT_A_MEMBER`, `DEVICE_NOT_PUBLISHED`,
- * `RATE_LIMITED` ...), or a failure before it went out. So recipients see no false `gap`.
+ * `RATE_LIMITED`, `BUSY` ...), or a failure before it went out. So recipients see no false `gap`.
+ * A `BUSY` refusal (the hub overloaded, or its store full) is first sent again by the
+ * connection, the same envelope (same id and seq) after the hub's `retryAfter`, for up to
+ * `requestTimeoutMs` of waiting: only then is it the send's answer (nothing was stored).
  * A send that may have been stored (`REQUEST_TIMEOUT`, `NOT_CONNECTED` after it went out,
  * the hub's `INTERNAL`) keeps its number and its id: see {@link SendOptions.id}.
  */

@@ -15,6 +15,7 @@ import { answerableError } from '../answerable-error.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
+import type { LoadShedder } from '../load/load-shedder.js';
 import type { QueryService } from '../queries/query-service.js';
 import type { RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
@@ -48,6 +49,8 @@ export interface HttpAppDependencies {
   audit: AuditLog;
   /** The officers' request budgets, shared with the socket events: every route draws on `read`. */
   limits: RateLimits;
+  /** The node's bound on the work it holds, shared with the socket events: BUSY (503) beyond. */
+  shedder: LoadShedder;
 }
 
 /** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
@@ -101,7 +104,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const { logger, metrics } = gate;
   const registry = gate.authenticator.registry;
   metrics.observeRegistry(registry);
-  const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket);
+  const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket, deps.shedder);
   const app = express();
   app.disable('x-powered-by');
 
@@ -112,6 +115,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     });
     next();
   });
+  app.use(budget.shed);
   app.use(helmet());
   app.use((req, res, next) => {
     if (isOriginAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return next();

@@ -1,5 +1,6 @@
 import { type HubError, type Identity, officerAddress, RequestError } from '@ncp-hub/protocol';
 import type { NextFunction, Request, Response } from 'express';
+import type { LoadShedder } from '../load/load-shedder.js';
 import type { RateLimits } from '../realtime/rate-limiter.js';
 
 /**
@@ -9,7 +10,17 @@ import type { RateLimits } from '../realtime/rate-limiter.js';
 export const HTTP_IN_FLIGHT_RETRY_AFTER_MS = 100;
 
 /**
- * The budgets of HTTP requests: an authenticated request takes one from its officer's `read`
+ * The probes an operator or a supervisor reads to see how the hub is doing: never refused for
+ * overload (a hub that is busy is alive, and its metrics say why), so cheap that they add
+ * nothing to it. Their address budget still applies.
+ */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The budgets of HTTP requests: every request but the {@link PROBE_PATHS} first takes a place
+ * of the node's {@link LoadShedder} (BUSY, 503 with `retryAfter`, when the node is overloaded;
+ * before its body, its token or anything else is looked at), given back when the response
+ * ends; then an authenticated request takes one from its officer's `read`
  * budget (the one its socket events draw on too, across hub nodes) and one of the officer's
  * `maxInFlight` places on this node, given back when the response ends; a route without a
  * token (health, readiness, metrics, hub keys, an unknown route) takes one from the `read`
@@ -19,12 +30,31 @@ export const HTTP_IN_FLIGHT_RETRY_AFTER_MS = 100;
 export class HttpBudget {
   private readonly limits: RateLimits;
   private readonly maxInFlight: number;
+  private readonly shedder: LoadShedder;
   readonly #inFlight = new Map<string, number>();
 
-  constructor(limits: RateLimits, maxInFlight: number) {
+  constructor(limits: RateLimits, maxInFlight: number, shedder: LoadShedder) {
     this.limits = limits;
     this.maxInFlight = maxInFlight;
+    this.shedder = shedder;
   }
+
+  /** Middleware before all others: a place of the node's {@link LoadShedder} until the response ends, or BUSY. */
+  readonly shed = (req: Request, res: Response, next: NextFunction): void => {
+    if (PROBE_PATHS.has(req.path)) {
+      next();
+      return;
+    }
+    let release: () => void;
+    try {
+      release = this.shedder.admit('http');
+    } catch (error) {
+      next(error);
+      return;
+    }
+    res.once('close', release);
+    next();
+  };
 
   /** Takes `identity`'s budget and a place in flight until `res` ends; throws RATE_LIMITED. */
   async admit(identity: Identity, res: Response): Promise<void> {

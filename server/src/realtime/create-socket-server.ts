@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
+import type { LoadShedder } from '../load/load-shedder.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import { announcerFor } from './announcer.js';
@@ -43,6 +44,8 @@ export interface SocketServerDependencies {
   /** The officers' request budgets, shared by the hub's nodes. */
   limits: RateLimits;
   registry: TrustRegistryHolder;
+  /** The node's bound on the work it holds (client events: BUSY beyond). */
+  shedder: LoadShedder;
 }
 
 /** Largest Socket.IO frame accepted, in bytes. */
@@ -90,6 +93,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     table: buildEventTable(services),
     limits: deps.limits,
     maxInFlight: config.maxConcurrentRequestsPerSocket,
+    shedder: deps.shedder,
     logger,
   };
 

@@ -7,6 +7,7 @@ import {
   RequestError,
 } from '@ncp-hub/protocol';
 import { answerableError } from '../answerable-error.js';
+import type { LoadShedder } from '../load/load-shedder.js';
 import type { Logger } from '../logger.js';
 import { parseOrBadRequest } from '../validation.js';
 import type { Announcer } from './announcer.js';
@@ -24,6 +25,8 @@ export interface EventServing {
   limits: RateLimits;
   /** Requests of one socket worked on at once (`MAX_CONCURRENT_REQUESTS_PER_SOCKET`); RATE_LIMITED beyond. */
   maxInFlight: number;
+  /** The node's bound on the work it holds, across its sockets and HTTP: BUSY beyond. */
+  shedder: LoadShedder;
   logger: Logger;
 }
 
@@ -47,8 +50,10 @@ export const IN_FLIGHT_RETRY_AFTER_MS = 100;
  * Serves every event of the table on one socket, in one loop, the same way for all: an event
  * without an ack callback is ignored; then the connection must have what the row needs
  * (DEVICE_REQUIRED, DEVICE_NOT_PUBLISHED), fewer than `maxInFlight` of the socket's requests
- * may be unanswered and the officer's budget (across hub nodes) must allow it (RATE_LIMITED
- * with `retryAfter`, both), the payload must parse (BAD_REQUEST); then the handler runs and its answer is sent as
+ * may be unanswered (RATE_LIMITED with `retryAfter`), the node must not be overloaded (its
+ * {@link LoadShedder}: BUSY with `retryAfter`, before any parsing or Redis command), the
+ * officer's budget (across hub nodes) must allow it (RATE_LIMITED with `retryAfter`), the
+ * payload must parse (BAD_REQUEST); then the handler runs and its answer is sent as
  * `{ ok: true, ... }`, or its failure as `{ ok: false, error }` (INTERNAL for the unexpected,
  * logged). Nothing a client sends throws out of the socket, so the connection survives it.
  * An event not in the table is answered UNKNOWN_EVENT.
@@ -78,7 +83,7 @@ export function registerEvents(
  */
 function serve<E extends ClientEventName>(served: ServedConnection, event: E, row: EventRow<E>): void {
   const { socket, connection, announce, serving, inFlight } = served;
-  const { limits, logger, maxInFlight } = serving;
+  const { limits, logger, maxInFlight, shedder } = serving;
   const budgetKey = officerAddress(connection.identity);
   // What arrives is whatever a client sent, so the listener takes unknown arguments. Listening
   // for `E` as one of the client events (not as `E` itself, whose listener type socket.io's
@@ -98,12 +103,15 @@ function serve<E extends ClientEventName>(served: ServedConnection, event: E, ro
         const handle = handlerFor(row, connection, announce);
         // Counted from here to the answer, so what one socket makes the hub hold is bounded.
         if (inFlight.count >= maxInFlight) throw tooManyInFlight();
+        // What the node as a whole holds is bounded too: refused here, before any work.
+        const release = shedder.admit('socket');
         inFlight.count += 1;
         try {
           await limits[row.limit].take(budgetKey);
           return await handle(parseOrBadRequest(row.request, payload ?? {}, event));
         } finally {
           inFlight.count -= 1;
+          release();
         }
       })
       .then(
