@@ -155,7 +155,11 @@ export interface HubClientEvents extends TrustEvents {
     ghosts: OfficerAddress[];
     missing: OfficerAddress[];
   }) => void;
-  /** A notification, reminder, escalation or update of a query this officer takes part in (once per event id). */
+  /**
+   * A notification, reminder, escalation or update of a query this officer takes part in: each
+   * event id once per device, across reconnections and restarts (the ids are kept in the key
+   * store), though the hub pushes those still standing on every connection (PROTOCOL §6.7).
+   */
   query: (event: QueryEvent) => void;
   /**
    * A listener threw, or a background task failed: processing an item (it is then not
