@@ -232,7 +232,7 @@ export async function streamThroughFault(
   hub: { url: string; agencies: Record<TestAgencyId, TestAgency> },
   fault: Fault,
   run: string,
-): Promise<{ figures: DeliveryFigures; clients: HubClient[] }> {
+): Promise<{ figures: DeliveryFigures; clients: HubClient[]; senders: SenderHistory[] }> {
   const members = [
     { agency: 'UA-NPU', officer: `ua.${run}.a` },
     { agency: 'PL-KGP', officer: `pl.${run}.b` },
@@ -266,14 +266,14 @@ export async function streamThroughFault(
   const triesBefore = senders.map((s) => failedTries(s.history));
   await fault.inflict();
   const ackedAtFault = senders.map((s) => s.history.acknowledged.length);
-  await Promise.all(senders.map((s, i) => waitFor(() => failedTries(s.history) > (triesBefore[i] ?? 0), 20_000, 20)));
+  await Promise.all(senders.map((s, i) => waitFor(() => failedTries(s.history) > (triesBefore[i] ?? 0), 30_000, 20)));
   await fault.recover();
   c = await connect(2);
   offline.clients.push(c);
   await Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtFault[i] ?? 0) + 10, 30_000)));
 
   const figures = await settleAndCount(fault.name, senders, recipients);
-  return { figures, clients: [a, b, c] };
+  return { figures, clients: [a, b, c], senders: senders.map((s) => s.history) };
 }
 
 function failedTries(history: SenderHistory): number {

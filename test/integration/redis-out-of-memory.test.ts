@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { makeTempDir, startTestHub, type TestHub } from '../helpers/hub.js';
 import { createConversation, envelopeFrom, itemsOf, published, request } from '../helpers/raw-devices.js';
+import { fillUp, makeRoom } from '../helpers/redis-memory.js';
 import { closeAllSockets, refusal } from '../helpers/sockets.js';
 
 let dir: string;
@@ -35,37 +36,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Redis's `used_memory`, in bytes. */
-async function usedMemory(): Promise<number> {
-  const info = await admin.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
-}
-
-/**
- * Fills Redis up to a `maxmemory` a little above what it uses now, until it refuses a write
- * with OOM, then sets `maxmemory` a little below what it uses (right at the limit, a small
- * write could still pass as buffers are freed); returns the filler keys, to delete to make
- * room again.
- */
-async function fillUp(): Promise<string[]> {
-  await admin.config('SET', 'maxmemory-policy', 'noeviction');
-  await admin.config('SET', 'maxmemory', String((await usedMemory()) + 2 * 1024 * 1024));
-  const filler: string[] = [];
-  const value = 'x'.repeat(64 * 1024);
-  for (let i = 0; i < 1000; i += 1) {
-    const key = `filler:${i}`;
-    try {
-      await admin.set(key, value);
-      filler.push(key);
-    } catch (error) {
-      expect((error as Error).message).toMatch(/^OOM command not allowed/);
-      await admin.config('SET', 'maxmemory', String((await usedMemory()) - 256 * 1024));
-      return filler;
-    }
-  }
-  throw new Error('Redis never ran out of memory');
-}
-
 const BUSY = { code: 'BUSY', message: expect.any(String), retryAfter: 5000 };
 
 describe('Redis out of memory', () => {
@@ -80,7 +50,7 @@ describe('Redis out of memory', () => {
       acknowledged.push(envelope.header.id);
     }
 
-    const filler = await fillUp();
+    const filler = await fillUp(admin);
     const fourth = await envelopeFrom(ua, conv, [pl], { seq: 4, id: toBase64url(randomBytes(16)) });
     expect(await request(ua.socket, EVENTS.messageSend, { envelope: fourth })).toEqual({ ok: false, error: BUSY });
     // Again: still refused the same way, nothing stored meanwhile.
@@ -92,8 +62,7 @@ describe('Redis out of memory', () => {
     expect((await fetch(`${hub.url}/readyz`)).status).toBe(200);
 
     // Room again: the same envelope is stored, once.
-    await admin.del(...filler);
-    await admin.config('SET', 'maxmemory', '0');
+    await makeRoom(admin, filler);
     expect(await request(ua.socket, EVENTS.messageSend, { envelope: fourth })).toMatchObject({
       ok: true,
       duplicate: false,
@@ -107,15 +76,14 @@ describe('Redis out of memory', () => {
   });
 
   it('answers a handshake and an HTTP request, which write their audit entry, BUSY with retryAfter (HTTP 503)', async () => {
-    const filler = await fillUp();
+    const filler = await fillUp(admin);
     try {
       const token = await tokenFor(hub.agencies['UA-NPU'], { officer: 'ua.oom.later' });
       expect(await refusal(hub.url, { token })).toEqual(BUSY);
       const response = await fetch(`${hub.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
       expect({ status: response.status, body: await response.json() }).toEqual({ status: 503, body: { error: BUSY } });
     } finally {
-      await admin.del(...filler);
-      await admin.config('SET', 'maxmemory', '0');
+      await makeRoom(admin, filler);
     }
   });
 });
