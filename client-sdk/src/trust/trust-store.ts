@@ -148,14 +148,14 @@ export class TrustStore {
 
   /**
    * The kids of `agency`'s key set as the hub gives it now (fetched at most every `refreshMs`;
-   * a `jwksUri` from the agency itself): empty when the hub no longer lists the agency,
-   * undefined when it cannot be told (the hub or the agency's URL did not answer).
+   * a `jwksUri` from the agency itself); undefined when it cannot be told: the hub or the
+   * agency's URL did not answer, or the hub lists no such agency (it then serves none of its
+   * devices: it withdraws them, section 2.6 of the protocol).
    */
   listedKids(agency: AgencyId): Promise<ReadonlySet<string> | undefined> {
     const lookUp = async (): Promise<ReadonlySet<string> | undefined> => {
       const fetched = await this.#fetchAgency(agency).catch(() => null);
-      if (fetched === null) return undefined;
-      if (fetched === undefined) return new Set();
+      if (fetched === null || fetched === undefined) return undefined;
       const keys = await keySetOf(fetched);
       return keys && new Set(keys.keys.map((key) => key.kid).filter((kid): kid is string => typeof kid === 'string'));
     };
