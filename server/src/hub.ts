@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/keys';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { answerClientError } from './http/client-error.js';
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import type { SessionGate } from './identity/admit-session.js';
 import { Authenticator } from './identity/authenticate.js';
@@ -198,6 +199,8 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       shedder,
     });
     const httpServer = createServer(app);
+    // A request Node's parser refuses gets the hub's JSON error body, not a bare 400 (PROTOCOL §8).
+    httpServer.on('clientError', answerClientError);
     // Every TCP connection, upgraded ones (WebSocket) included, to destroy those left at the end of the grace period.
     const connections = new Set<Socket>();
     httpServer.on('connection', (socket: Socket) => {

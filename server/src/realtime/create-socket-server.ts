@@ -160,6 +160,9 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
 
     socket.on('disconnect', (reason) => {
       clearTimeout(expiry);
+      // The client left the namespace (a DISCONNECT packet): the hub serves no other, so its
+      // Engine.IO connection is closed rather than left open answering pings (PROTOCOL §1).
+      if (reason === 'client namespace disconnect') socket.conn.close();
       metrics.connectedSockets.dec();
       logger.info(
         { agency: identity.agency, officer: identity.officer, socket: socket.id, reason },
