@@ -10,7 +10,7 @@
  * the device in again (ncp-keys revoke --officer / --device: keys/test/cli.test.ts). The second node reads a registry folder of its own, so that the first
  * node's reload alone is what reaches the second node's sockets.
  */
-import { cp } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   createRegistryEntry,
@@ -101,6 +101,14 @@ describe('an agency key revoked', () => {
       directoryRefreshMs: 0,
     });
     const rejected = record(pl, 'deviceRejected');
+    // One that pinned the agency's first key out of band: a key the hub no longer lists is dropped all the same.
+    const pinned = await connectDevice(peer.url, peer.agencies['PL-KGP'], `pl.pinned.${run}`, {
+      device: 'pinned-1',
+      pin: [agency],
+      directoryRefreshMs: 0,
+    });
+    const pinnedRejected = record(pinned, 'deviceRejected');
+    await pinned.safetyNumber(ua);
     // Another device of the sender, so that a message has a recipient once ua-1 is gone.
     const plOther = await connectDevice(hub.url, hub.agencies['PL-KGP'], `pl.${run}`, { device: 'pl-2' });
     const plOtherMessages = record(plOther, 'message');
@@ -128,6 +136,9 @@ describe('an agency key revoked', () => {
     await waitForCount(rejected, 1);
     await waitFor(() => plOtherMessages.some((message) => message.id === after.id));
     expect(rejected).toEqual([{ officer: `${agency.id}/${ua.officer}`, device: 'ua-1', reason: 'KEY_REVOKED' }]);
+    // ua has no device it believes any more: no safety number, and the device is reported.
+    await expect(pinned.safetyNumber(ua)).rejects.toThrow('at least one signing key');
+    expect(pinnedRejected).toEqual(rejected);
   });
 });
 
@@ -201,5 +212,36 @@ describe('one device revoked in the registry entry', () => {
     const back = await connect(hub, agency, officer, 'd-2');
     await publish({ ...back, keys: revoked.keys });
     expect(await devicesOf(kept, agency.id, officer)).toHaveLength(2);
+  });
+});
+
+describe('a registry changed while no node ran', () => {
+  it('withdraws at the next start the devices it no longer vouches for', async () => {
+    const first = await startTestHub();
+    const police = first.agencies['UA-NPU'];
+    const prosecutor = first.agencies['PL-PK'];
+    await published(first, police, 'o.revoked', 'd-1');
+    await published(first, police, 'o.kept', 'd-1');
+    await published(first, prosecutor, 'p.removed', 'd-1');
+    closeAllSockets();
+    await first.stop({ keepFiles: true });
+
+    // The officer revoked and the prosecutor's agency removed while the hub was down.
+    const entry = createRegistryEntry(police, [police.key.publicJwk]);
+    await writeRegistryEntry(
+      first.registryDir,
+      registryEntrySchema.parse({ ...entry, revoked: { officers: ['o.revoked'] } }),
+    );
+    await rm(join(first.registryDir, `${prosecutor.id}.json`));
+    const next = await startTestHub({}, { successorOf: first });
+    try {
+      const asker = await connect(next, next.agencies['UA-NPU'], 'o.asker', 'a-1');
+      await waitFor(async () => (await devicesOf(asker, police.id, 'o.revoked')).length === 0);
+      await waitFor(async () => (await devicesOf(asker, prosecutor.id, 'p.removed')).length === 0);
+      expect(await devicesOf(asker, police.id, 'o.kept')).toHaveLength(1);
+    } finally {
+      closeAllSockets();
+      await next.stop();
+    }
   });
 });

@@ -203,6 +203,22 @@ export class DirectoryService {
   }
 
   /**
+   * {@link recheck} of every agency the directory holds devices of (those removed from the
+   * registry included): for a start, as the registry may have changed while no node ran.
+   */
+  async recheckAll(): Promise<Withdrawal[]> {
+    const prefix = this.keys.directoryPrefix;
+    const agencies = new Set<AgencyId>();
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${globEscaped(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) agencies.add(parseOfficerAddress(key.slice(prefix.length) as OfficerAddress).agency);
+    } while (cursor !== '0');
+    return this.recheck([...agencies].sort());
+  }
+
+  /**
    * Fills in the expiry hashes (`deviceExpiries`) of the devices an older hub published without
    * them, from their directory entries, so that the store scripts count them; once per start,
    * idempotent (an expiry already stored is kept). Resolves to how many were filled in.

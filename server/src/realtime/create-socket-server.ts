@@ -22,7 +22,7 @@ import { buildEventTable } from './event-table.js';
 import { boundOutbound } from './outbound-bound.js';
 import type { RateLimits } from './rate-limiter.js';
 import { registerEvents } from './register-events.js';
-import { applyRegistryChanges, identityRooms } from './registry-changes.js';
+import { applyRegistryChanges, identityRooms, recheckDirectoryAtStart } from './registry-changes.js';
 import type { HubServer } from './socket-types.js';
 
 export interface SocketServerDependencies {
@@ -131,6 +131,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   // A key, an officer or a device revoked, or an agency removed from the registry, ends the
   // sessions it let in (on every node) and withdraws the devices it no longer vouches for.
   deps.registry.onReload((changes) => applyRegistryChanges(io, { authenticator, logger, services }, changes));
+  recheckDirectoryAtStart(io, { authenticator, logger, services });
 
   io.on('connection', (socket) => {
     const { connection } = socket.data;

@@ -1,6 +1,7 @@
 import type { RegistryChanges } from '@ncp-hub/keys';
 import { type DeviceAddress, deviceAddress, EVENTS, type OfficerAddress, officerAddress } from '@ncp-hub/protocol';
 import { answerableError } from '../answerable-error.js';
+import type { Withdrawal } from '../directory/directory-service.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { RealtimeServices } from './event-entry.js';
@@ -54,17 +55,26 @@ export function applyRegistryChanges(io: HubServer, deps: RegistryChangeDependen
     end(deviceRoom(device as DeviceAddress), 'AUTH_DEVICE_REVOKED', 'the agency has revoked this device');
   }
   if (changes.agencies.length === 0) return;
-  void withdrawDevices(io, deps, changes.agencies);
+  void withdrawDevices(io, deps, () => deps.services.directory.recheck(changes.agencies));
 }
 
-/** Withdraws the devices of `agencies` the registry no longer vouches for, and announces each. */
+/**
+ * At a node's start, checks the whole directory against the registry in force (which may have
+ * changed while no node ran) and withdraws and announces as a reload would. In the background:
+ * the node serves meanwhile.
+ */
+export function recheckDirectoryAtStart(io: HubServer, deps: RegistryChangeDependencies): void {
+  void withdrawDevices(io, deps, () => deps.services.directory.recheckAll());
+}
+
+/** Withdraws the devices the registry no longer vouches for (`recheck` finds them), and announces each. */
 async function withdrawDevices(
   io: HubServer,
   { services, logger }: RegistryChangeDependencies,
-  agencies: readonly string[],
+  recheck: () => Promise<Withdrawal[]>,
 ): Promise<void> {
   try {
-    for (const { device, reason } of await services.directory.recheck(agencies)) {
+    for (const { device, reason } of await recheck()) {
       const officer = officerAddress(device);
       logger.info(
         { device: deviceAddress(device), reason },
