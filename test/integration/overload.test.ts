@@ -11,7 +11,9 @@
  * - a stalled Redis: exactly the bound's requests are taken, every other socket request and
  *   HTTP request is refused `BUSY` (503 with `Retry-After`) at once, without Redis; once Redis
  *   answers again the requests taken are answered, and an SDK send refused meanwhile is sent
- *   again by the SDK after `retryAfter` and delivered once.
+ *   again by the SDK after `retryAfter` and delivered once;
+ * - an event loop held turn after turn (a hub of its own with a small MAX_EVENT_LOOP_LAG_MS, in
+ *   this process, whose loop the test holds): refused `BUSY`, and served again once on time.
  * The figures (offered, accepted, refused, delivered, duration, memory) are logged.
  */
 import { performance } from 'node:perf_hooks';
@@ -42,6 +44,8 @@ import { waitFor } from '../helpers/wait-for.js';
  */
 const BOUND = 256;
 const PER_SOCKET = 1000;
+/** MAX_EVENT_LOOP_LAG_MS of the hub whose loop the lag test holds. */
+const LAG_LIMIT_MS = 20;
 const SENDERS = 4;
 /** The flood: waves of sends from every socket, none waiting for an answer (about 20,000 a second offered). */
 const WAVES = 8;
@@ -87,6 +91,14 @@ afterAll(async () => {
   await node?.stop();
   await gate?.close();
 });
+
+/** Holds this process's event loop (where the test hubs run) for `ms`, as a long synchronous task does. */
+function holdLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // the loop is held
+  }
+}
 
 /** What the recipient was pushed: how many times each message id. */
 function deliveries(recipient: RawDevice): Map<string, number> {
@@ -218,6 +230,7 @@ describe('a hub offered far more than it can do', () => {
     // The hub serves on, and holds nothing of the flood.
     expect(await request(probe.socket, EVENTS.sessionWhoami, {})).toMatchObject({ ok: true });
     answers.length = 0;
+    flood.length = 0;
     const after = heldMemory();
     console.info(`overload flood: heap in use after a collection, before ${mb(before)} MB, after ${mb(after)} MB`);
     expect(after - before).toBeLessThan(16e6);
@@ -276,6 +289,44 @@ describe('a hub offered far more than it can do', () => {
       `overload stall: ${BOUND} taken, ${extra} socket requests and 1 HTTP request refused BUSY; ` +
         `the SDK sent its message ${sdkSends.count} times, delivered once`,
     );
+  }, 60_000);
+
+  it('whose event loop runs late turn after turn refuses BUSY (reason lag), and serves again once it is on time', async () => {
+    // A hub of its own, in this process: its loop is the one this test holds.
+    const late = await startTestHub({ MAX_EVENT_LOOP_LAG_MS: String(LAG_LIMIT_MS) });
+    try {
+      const device = await connect(late, late.agencies['UA-NPU'], 'ua.late', 'phone');
+      let answer: Ack<Record<string, unknown>> | undefined;
+      let tries = 0;
+      // Requests one after another while the loop is held 100 ms at a time, with a turn between:
+      // once the hub has measured a window of it, it refuses.
+      for (const deadline = performance.now() + 30_000; performance.now() < deadline; ) {
+        tries += 1;
+        let got: Ack<Record<string, unknown>> | undefined;
+        request(device.socket, EVENTS.sessionWhoami, {}).then((value) => {
+          got = value;
+        });
+        while (got === undefined && performance.now() < deadline) {
+          holdLoop(100);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        answer = got;
+        if (answer && !answer.ok) break;
+      }
+      expect(answer).toMatchObject({ ok: false, error: { code: 'BUSY', retryAfter: expect.any(Number) } });
+      // On time again, it serves (after the window that measures it).
+      await waitFor(async () => (await request(device.socket, EVENTS.sessionWhoami, {})).ok);
+      const metrics = await (await fetch(`${late.url}/metrics`)).text();
+      const lagRefusals = Number(
+        /^ncp_hub_overload_refusals_total\{reason="lag",transport="socket"\} (\d+)$/m.exec(metrics)?.[1],
+      );
+      expect(lagRefusals).toBeGreaterThanOrEqual(1);
+      console.info(
+        `overload lag: refused BUSY (lag) at request ${tries} of a loop held 100 ms a turn; ${lagRefusals} refused`,
+      );
+    } finally {
+      await late.stop();
+    }
   }, 60_000);
 });
 
