@@ -3,27 +3,37 @@
  * A device completes the handshake over a raw Engine.IO WebSocket, then stops reading its TCP
  * socket (it keeps sending an Engine.IO pong every few seconds, so the heartbeat does not end
  * it); two officers send large envelopes to a conversation it is a member of. The hub holds at
- * most MAX_BUFFERED_BYTES_PER_SOCKET for it, then closes the connection (docs/PROTOCOL.md §5.2):
- * the slow client sees it end, reconnects and syncs from its cursor; the other members receive
- * every message; the memory comes back (the hub runs in this process: its heap and buffers after
- * a full collection, before, at the drop and after, are logged); and the Socket.IO adapter's
- * Redis stream stays at ADAPTER_STREAM_MAX_LEN entries (XLEN) instead of one per message.
+ * most MAX_BUFFERED_BYTES_PER_SOCKET (low in one run) and MAX_BUFFERED_FRAMES_PER_SOCKET (low in
+ * the other) for it, then closes the connection (docs/PROTOCOL.md §5.2): the slow client finds
+ * its connection ended, reconnects and syncs from its cursor; the other members receive every
+ * message, those after the drop too; the memory comes back (the hub runs in this process: its
+ * heap and buffers after a full collection, before, at the peak sampled and after, are logged);
+ * and the Socket.IO adapter's Redis stream stays at ADAPTER_STREAM_MAX_LEN entries (XLEN)
+ * instead of one per message.
  */
 import type { Socket as TcpSocket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type ConversationItem, EVENTS, type MessageItem } from '@ncp-hub/protocol';
-import { Socket as EngineSocket } from 'engine.io-client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { connect, createRecord, envelopeFrom, published, type RawDevice, request } from '../helpers/raw-devices.js';
+import { openRawEngine } from '../helpers/raw-engine.js';
 import { closeAllSockets } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-/** The bounds under test: small, so that the test sends tens of megabytes, not hundreds. */
-const MAX_BYTES = 2 * 1024 * 1024;
+/**
+ * The bounds under test, one low in each run (the other at its default), so that the test sends
+ * tens of megabytes, not hundreds; and the label of the drop it expects.
+ */
+const BOUNDS = [
+  { limit: 'bytes', env: { MAX_BUFFERED_BYTES_PER_SOCKET: String(2 * 1024 * 1024) } },
+  { limit: 'frames', env: { MAX_BUFFERED_FRAMES_PER_SOCKET: '16' } },
+] as const;
+/** How far above its level before the memory may be once the slow socket is gone. */
+const MEMORY_MARGIN = 8 * 1024 * 1024;
 const STREAM_MAX_LEN = 100;
 /** A text that makes an envelope to three devices about 60 KB (`é` is two bytes of UTF-8). */
 const TEXT = 'é'.repeat(21_500);
@@ -33,7 +43,6 @@ const AT_MOST = 1500;
 /** Messages sent after the drop, which the other members must receive too. */
 const AFTER_DROP = 50;
 
-let testHub: TestHub;
 let redis: Redis;
 
 /** What the heap and the buffers hold after a full collection (the hub runs in this process). */
@@ -49,39 +58,27 @@ function held(): number {
 }
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-/** The hub's count of connections closed as slow, from /metrics. */
-async function droppedAsSlow(): Promise<number> {
+/** The hub's count of connections closed as slow past `limit`, from /metrics. */
+async function droppedAsSlow(testHub: TestHub, limit: string): Promise<number> {
   const text = await (await fetch(`${testHub.url}/metrics`)).text();
-  return Number(/^ncp_hub_slow_sockets_dropped_total\{limit="bytes"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  const count = new RegExp(`^ncp_hub_slow_sockets_dropped_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(text);
+  return Number(count?.[1] ?? 0);
 }
 
 /**
  * A device that completes the handshake over a raw Engine.IO WebSocket and then stops reading
  * its TCP socket, sending an Engine.IO pong every 2 s meanwhile.
  */
-async function slowReader(device: RawDevice) {
+async function slowReader(testHub: TestHub, device: RawDevice) {
   const token = await tokenFor(device.agency, { officer: device.ref.officer });
-  const engine = new EngineSocket(testHub.url, { path: '/socket.io/', transports: ['websocket'] });
-  let closed = false;
-  engine.on('close', () => {
-    closed = true;
-  });
-  await new Promise<void>((resolve, reject) => {
-    engine.on('open', () => engine.send(`0${JSON.stringify({ token, device: device.ref.device })}`));
-    engine.on('message', (data) => {
-      if (typeof data === 'string' && data.startsWith(`2["${EVENTS.sessionWelcome}"`)) resolve();
-      else if (typeof data === 'string' && data.startsWith('4')) reject(new Error(`refused: ${data}`));
-    });
-    engine.on('error', reject);
-  });
-  const ws = (engine.transport as unknown as { ws: { _socket: TcpSocket; send(data: string): void } }).ws;
+  const raw = await openRawEngine(testHub.url, { token, device: device.ref.device });
+  await waitFor(() => raw.received.some((frame) => frame.startsWith(`2["${EVENTS.sessionWelcome}"`)));
+  const ws = (raw.engine.transport as unknown as { ws: { _socket: TcpSocket; send(data: string): void } }).ws;
   ws._socket.pause();
   const pong = setInterval(() => ws.send('3'), 2000);
-  engine.on('close', () => clearInterval(pong));
+  raw.engine.on('close', () => clearInterval(pong));
   return {
-    get closed() {
-      return closed;
-    },
+    closed: raw.closed,
     /** Reads again (what is left of its connection), and stops the pongs. */
     resume() {
       clearInterval(pong);
@@ -89,7 +86,7 @@ async function slowReader(device: RawDevice) {
     },
     close() {
       clearInterval(pong);
-      engine.close();
+      raw.engine.close();
     },
   };
 }
@@ -103,20 +100,21 @@ function receivedBy(device: RawDevice, conv: string): Set<string> {
   return ids;
 }
 
-beforeAll(async () => {
-  testHub = await startTestHub({
-    MAX_BUFFERED_BYTES_PER_SOCKET: String(MAX_BYTES),
-    ADAPTER_STREAM_MAX_LEN: String(STREAM_MAX_LEN),
-  });
+beforeAll(() => {
   redis = new Redis(inject('redisUrl'));
 });
-afterAll(async () => {
-  closeAllSockets();
-  redis?.disconnect();
-  await testHub?.stop();
-});
+afterAll(() => redis?.disconnect());
 
-describe('a member that stops reading', () => {
+describe.each(BOUNDS)('a member that stops reading, with a low $limit bound', ({ limit, env }) => {
+  let testHub: TestHub;
+  beforeAll(async () => {
+    testHub = await startTestHub({ ...env, ADAPTER_STREAM_MAX_LEN: String(STREAM_MAX_LEN) });
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await testHub?.stop();
+  });
+
   it('is disconnected past its bound; the others get everything, the memory comes back, the stream stays bounded', async () => {
     const ua = testHub.agencies['UA-NPU'];
     const pl = testHub.agencies['PL-KGP'];
@@ -138,7 +136,7 @@ describe('a member that stops reading', () => {
     const byFirst = receivedBy(first, conv);
     const bySecond = receivedBy(second, conv);
 
-    const slow = await slowReader(slowDevice);
+    const slow = await slowReader(testHub, slowDevice);
     const before = held();
     /** The ids sent, in order, and by each sender. */
     const sent: string[] = [];
@@ -158,17 +156,17 @@ describe('a member that stops reading', () => {
       sent.push(envelope.header.id);
       sentBy.get(sender)?.push(envelope.header.id);
       if (n % 20 === 0) peak = Math.max(peak, held());
-      if (droppedAt === undefined && n % 10 === 0 && (await droppedAsSlow()) > 0) droppedAt = n + 1;
+      if (droppedAt === undefined && n % 10 === 0 && (await droppedAsSlow(testHub, limit)) > 0) droppedAt = n + 1;
       if (droppedAt !== undefined && n + 1 >= Math.max(AT_LEAST, droppedAt + AFTER_DROP)) break;
     }
     const total = sent.length;
     console.info(
-      `slow reader: ${total} envelopes of ${size} bytes sent (${mb(total * size)} MB), ` +
+      `slow reader (${limit}): ${total} envelopes of ${size} bytes sent (${mb(total * size)} MB), ` +
         `the slow socket dropped after ${droppedAt ?? 'never'}; held: before ${mb(before)} MB, peak ${mb(peak)} MB`,
     );
     expect(size).toBeGreaterThan(55_000);
     expect(droppedAt, 'the hub never closed the connection of the client that does not read').toBeDefined();
-    expect(await droppedAsSlow()).toBe(1);
+    expect(await droppedAsSlow(testHub, limit)).toBe(1);
 
     // Every other member received every message of the others, the ones after the drop too.
     await waitFor(() => byReader.size === total, 20_000);
@@ -179,22 +177,24 @@ describe('a member that stops reading', () => {
 
     // The slow client, reading again, finds its connection ended (reset by the hub).
     slow.resume();
-    await waitFor(() => slow.closed, 20_000);
+    await waitFor(() => slow.closed(), 20_000);
 
     // The memory comes back: what the heap and the buffers hold once collected is what they held before.
     const after = await waitFor(() => {
       const now = held();
-      return now - before < MAX_BYTES * 4 ? now : 0;
+      return now - before < MEMORY_MARGIN ? now : 0;
     }, 10_000);
     console.info(
-      `slow reader memory (heap + buffers, this process, the hub included): before ${mb(before)} MB, ` +
+      `slow reader (${limit}) memory (heap + buffers, this process, the hub included): before ${mb(before)} MB, ` +
         `peak ${mb(peak)} MB (sampled every 20 messages), after ${mb(after)} MB`,
     );
 
     // The adapter's stream holds its bound (trimmed in whole nodes of stream-node-max-entries), not one entry per message.
     const [, nodeEntries] = (await redis.config('GET', 'stream-node-max-entries')) as [string, string];
     const length = await redis.xlen(`${testHub.redisPrefix}socket.io`);
-    console.info(`slow reader: adapter stream XLEN ${length} after ${total} messages (bound ${STREAM_MAX_LEN})`);
+    console.info(
+      `slow reader (${limit}): adapter stream XLEN ${length} after ${total} messages (bound ${STREAM_MAX_LEN})`,
+    );
     expect(length).toBeLessThanOrEqual(STREAM_MAX_LEN + Number(nodeEntries));
 
     // It reconnects and syncs from its cursor (here, the start): every message is there.
