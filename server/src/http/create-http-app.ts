@@ -115,13 +115,14 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     });
     next();
   });
-  app.use(budget.shed);
   app.use(helmet());
   app.use((req, res, next) => {
     if (isOriginAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return next();
     sendError(res, new RequestError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)'));
   });
   app.use(cors({ origin: config.allowedOrigins, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
+  // An overloaded node refuses before reading the body or the token (with CORS headers, so that a browser reads it).
+  app.use(budget.shed);
   app.use(express.json({ limit: HTTP_BODY_LIMIT }));
   app.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
