@@ -9,7 +9,8 @@
  * message, those after the drop too; the memory comes back (the hub runs in this process: its
  * heap and buffers after a full collection, before, at the peak sampled and after, are logged);
  * and the Socket.IO adapter's Redis stream stays at ADAPTER_STREAM_MAX_LEN entries (XLEN)
- * instead of one per message.
+ * instead of one per message. A client on HTTP long-polling that stops polling is held to the
+ * same bound: its Engine.IO session is ended, and its next poll refused.
  */
 import type { Socket as TcpSocket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
@@ -19,7 +20,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
-import { connect, createRecord, envelopeFrom, published, type RawDevice, request } from '../helpers/raw-devices.js';
+import {
+  connect,
+  createConversation,
+  createRecord,
+  envelopeFrom,
+  published,
+  type RawDevice,
+  request,
+} from '../helpers/raw-devices.js';
 import { openRawEngine } from '../helpers/raw-engine.js';
 import { closeAllSockets } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -205,4 +214,48 @@ describe.each(BOUNDS)('a member that stops reading, with a low $limit bound', ({
     expect(items.map((item) => item.envelope.header.id)).toEqual(sent.slice(0, 10));
     slow.close();
   }, 180_000);
+});
+
+describe('a client on HTTP long-polling that stops polling', () => {
+  let testHub: TestHub;
+  beforeAll(async () => {
+    testHub = await startTestHub({ MAX_BUFFERED_BYTES_PER_SOCKET: String(2 * 1024 * 1024) });
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await testHub?.stop();
+  });
+
+  it('has its Engine.IO session ended past its bound: its next poll is refused', async () => {
+    const first = await published(testHub, testHub.agencies['UA-NPU'], 'ua.first', 'desk');
+    const poller = await published(testHub, testHub.agencies['PL-KGP'], 'pl.poller', 'desk');
+    poller.socket.close();
+    const conv = await createConversation(first, poller, 1);
+
+    // The Engine.IO handshake and the namespace CONNECT by hand, polling until the welcome.
+    const base = `${testHub.url}/socket.io/?EIO=4&transport=polling`;
+    const opened = await (await fetch(base)).text();
+    const { sid } = JSON.parse(opened.slice(1)) as { sid: string };
+    const session = `${base}&sid=${encodeURIComponent(sid)}`;
+    const token = await tokenFor(poller.agency, { officer: poller.ref.officer });
+    const connected = await fetch(session, {
+      method: 'POST',
+      body: `40${JSON.stringify({ token, device: poller.ref.device })}`,
+    });
+    expect(await connected.text()).toBe('ok');
+    await waitFor(async () => (await (await fetch(session)).text()).includes(`2["${EVENTS.sessionWelcome}"`));
+
+    // It polls no more: what the hub sends it waits in the hub, up to the bound.
+    let dropped = 0;
+    for (let n = 0; n < AT_MOST && dropped === 0; n += 1) {
+      const envelope = await envelopeFrom(first, conv, [poller], { seq: n + 1, text: TEXT });
+      expect(await request(first.socket, EVENTS.messageSend, { envelope })).toMatchObject({ ok: true });
+      dropped = await droppedAsSlow(testHub, 'bytes');
+      if (dropped) console.info(`slow poller: dropped after ${n + 1} envelopes`);
+    }
+    expect(dropped).toBe(1);
+    const poll = await fetch(session);
+    expect(poll.status).toBe(400);
+    expect(await poll.json()).toEqual({ code: 1, message: 'Session ID unknown' });
+  });
 });
