@@ -10,7 +10,9 @@ import {
   createRegistryEntry,
   generateAgencyKey,
   loadTrustRegistry,
+  parseRegistryEntry,
   RegistryError,
+  registryChanges,
   reloadTrustRegistry,
   writeRegistryEntry,
 } from '../src/index.js';
@@ -100,5 +102,49 @@ describe('reloadTrustRegistry', () => {
     await rm(join(dir, 'UA-NPU.json'));
     await expect(reloadTrustRegistry(dir, start)).rejects.toThrow(/no agency files/);
     await expect(reloadTrustRegistry(join(dir, 'gone'), start)).rejects.toThrow(/cannot read the folder/);
+  });
+});
+
+describe('revocations in the entry, and what a reload changes', () => {
+  it('refuses a malformed revoked list; revocation() and registryChanges() tell what is revoked and what changed', async () => {
+    const key = (await generateAgencyKey()).publicJwk;
+    const ua = createRegistryEntry(UA, [key]);
+    const pl = createRegistryEntry(PL, [(await generateAgencyKey()).publicJwk]);
+    for (const revoked of [
+      { devices: ['no-slash'] },
+      { devices: ['/d-1'] },
+      { officers: ['a/b'] },
+      { officers: ['o.one', 'o.one'] },
+      { officers: [], others: [] },
+    ]) {
+      expect(() => parseRegistryEntry(JSON.stringify({ ...ua, revoked }), 'UA-NPU.json')).toThrow(RegistryError);
+    }
+    await writeRegistryEntry(dir, ua);
+    await writeRegistryEntry(dir, pl);
+    const before = await loadTrustRegistry(dir);
+    await writeRegistryEntry(dir, { ...ua, revoked: { officers: ['o.one'], devices: ['o.two/d-2'] } });
+    const { registry: after } = await reloadTrustRegistry(dir, before);
+
+    expect(after.revocation({ agency: 'UA-NPU', officer: 'o.one' })).toBe('AUTH_OFFICER_REVOKED');
+    expect(after.revocation({ agency: 'UA-NPU', officer: 'o.one', device: 'd-1' })).toBe('AUTH_OFFICER_REVOKED');
+    expect(after.revocation({ agency: 'UA-NPU', officer: 'o.two', device: 'd-2' })).toBe('AUTH_DEVICE_REVOKED');
+    expect(after.revocation({ agency: 'UA-NPU', officer: 'o.two', device: 'd-1' })).toBeUndefined();
+    expect(after.revocation({ agency: 'UA-NPU', officer: 'o.two', device: null })).toBeUndefined();
+    expect(after.revocation({ agency: 'PL-KGP', officer: 'o.one' })).toBeUndefined();
+    expect(registryChanges(before, after)).toEqual({
+      agencies: ['UA-NPU'],
+      revokedOfficers: ['UA-NPU/o.one'],
+      revokedDevices: ['UA-NPU/o.two/d-2'],
+    });
+    // Lifting a revocation or removing an agency changes the agency, revokes nothing.
+    await writeRegistryEntry(dir, ua);
+    await rm(join(dir, 'PL-KGP.json'));
+    const { registry: lifted } = await reloadTrustRegistry(dir, after);
+    expect(registryChanges(after, lifted)).toEqual({
+      agencies: ['PL-KGP', 'UA-NPU'],
+      revokedOfficers: [],
+      revokedDevices: [],
+    });
+    expect(registryChanges(lifted, lifted)).toEqual({ agencies: [], revokedOfficers: [], revokedDevices: [] });
   });
 });
