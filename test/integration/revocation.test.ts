@@ -24,7 +24,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type TestAgency, tokenFor } from '../helpers/agencies.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, connectDevice, record, waitForCount } from '../helpers/officers.js';
-import { connect, publish, published, type RawDevice, request } from '../helpers/raw-devices.js';
+import {
+  attestationOf,
+  connect,
+  createConversation,
+  envelopeFrom,
+  publish,
+  published,
+  type RawDevice,
+  request,
+} from '../helpers/raw-devices.js';
 import { type ClientSocket, closeAllSockets, connectOfficer, refusal } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -121,6 +130,11 @@ describe('an agency key revoked', () => {
     const rotated: TestAgency = { ...agency, key: second };
     await writeEntry(createRegistryEntry(agency, [agency.key.publicJwk, second.publicJwk]));
     await connectDevice(hub.url, rotated, `ua.second.${run}`, { device: 'ua-2' });
+    // A device attested with the first key whose officer's token is of the second: its session outlives the revocation.
+    const mixed = await connect(hub, rotated, `ua.mixed.${run}`, 'm-1');
+    await publish(mixed, await attestationOf({ ...mixed, agency }));
+    const partner = await published(peer, peer.agencies['PL-KGP'], `pl.partner.${run}`, 'p-1');
+    const mixedConversation = await createConversation(mixed, partner, run);
     const asker = await connect(peer, peer.agencies['PL-KGP'], `pl.asker.${run}`, 'asker-1');
     expect(await devicesOf(asker, agency.id, ua.officer)).toHaveLength(1);
 
@@ -130,6 +144,13 @@ describe('an agency key revoked', () => {
     const hubAsker = await connect(hub, hub.agencies['PL-KGP'], `pl.asker.${run}`, 'asker-2');
     expect(await devicesOf(hubAsker, agency.id, ua.officer)).toEqual([]);
     expect(await devicesOf(hubAsker, agency.id, `ua.second.${run}`)).toHaveLength(1);
+    // Withdrawn, the device that stays connected can store nothing more until it publishes an attestation of a current key.
+    const envelope = await envelopeFrom(mixed, mixedConversation, [partner]);
+    expect(await request(mixed.socket, EVENTS.messageSend, { envelope })).toMatchObject({
+      ok: false,
+      error: { code: 'DEVICE_NOT_PUBLISHED' },
+    });
+    expect(mixed.socket.connected).toBe(true);
 
     // The SDK that believed ua-1 is told at its next look-up, and seals to it no more.
     const after = await pl.send(conversation.id, 'after the revocation');
