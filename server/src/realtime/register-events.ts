@@ -7,7 +7,7 @@ import {
   RequestError,
 } from '@ncp-hub/protocol';
 import { answerableError } from '../answerable-error.js';
-import type { LoadShedder } from '../load/load-shedder.js';
+import { BUSY_RETRY_AFTER_MS, type LoadShedder } from '../load/load-shedder.js';
 import type { Logger } from '../logger.js';
 import { parseOrBadRequest } from '../validation.js';
 import type { Announcer } from './announcer.js';
@@ -15,6 +15,7 @@ import { type ConnectionContext, deviceFor, type EventNeeds } from './connection
 import type { EventEntry, EventRequest } from './event-entry.js';
 import { type EventRow, type EventTable, rowOf } from './event-table.js';
 import type { RateLimits } from './rate-limiter.js';
+import { ReadPause } from './read-pause.js';
 import type { HubSocket } from './socket-types.js';
 
 const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
@@ -38,7 +39,15 @@ interface ServedConnection {
   serving: EventServing;
   /** The socket's requests taken in (past the needs) and not yet answered. */
   inFlight: { count: number };
+  /** Stops reading the socket for a while after a refusal for overload. */
+  readPause: ReadPause;
 }
+
+/**
+ * How long a socket refused `BUSY` for overload is not read from (ms): the least `retryAfter`
+ * of such a refusal, before which a client that waits as told sends nothing anyway.
+ */
+export const BUSY_READ_PAUSE_MS = BUSY_RETRY_AFTER_MS;
 
 /**
  * The `retryAfter` (ms) of a request refused because its socket has `maxInFlight` requests
@@ -51,7 +60,8 @@ export const IN_FLIGHT_RETRY_AFTER_MS = 100;
  * without an ack callback is ignored; then the connection must have what the row needs
  * (DEVICE_REQUIRED, DEVICE_NOT_PUBLISHED), fewer than `maxInFlight` of the socket's requests
  * may be unanswered (RATE_LIMITED with `retryAfter`), the node must not be overloaded (its
- * {@link LoadShedder}: BUSY with `retryAfter`, before any parsing or Redis command), the
+ * {@link LoadShedder}: BUSY with `retryAfter`, before any parsing or Redis command, and the
+ * socket is then not read for {@link BUSY_READ_PAUSE_MS}), the
  * officer's budget (across hub nodes) must allow it (RATE_LIMITED with `retryAfter`), the
  * payload must parse (BAD_REQUEST); then the handler runs and its answer is sent as
  * `{ ok: true, ... }`, or its failure as `{ ok: false, error }` (INTERNAL for the unexpected,
@@ -64,7 +74,14 @@ export function registerEvents(
   announce: Announcer,
   serving: EventServing,
 ): void {
-  const served: ServedConnection = { socket, connection, announce, serving, inFlight: { count: 0 } };
+  const served: ServedConnection = {
+    socket,
+    connection,
+    announce,
+    serving,
+    inFlight: { count: 0 },
+    readPause: new ReadPause(socket),
+  };
   const serveEvent = <E extends ClientEventName>(event: E) => serve(served, event, rowOf(serving.table, event));
   for (const event of CLIENT_EVENTS) serveEvent(event);
 
@@ -82,7 +99,7 @@ export function registerEvents(
  * its handler takes, and the handler's answer the one the ack sends, all typed by `E`.
  */
 function serve<E extends ClientEventName>(served: ServedConnection, event: E, row: EventRow<E>): void {
-  const { socket, connection, announce, serving, inFlight } = served;
+  const { socket, connection, announce, serving, inFlight, readPause } = served;
   const { limits, logger, maxInFlight, shedder } = serving;
   const budgetKey = officerAddress(connection.identity);
   // What arrives is whatever a client sent, so the listener takes unknown arguments. Listening
@@ -103,8 +120,15 @@ function serve<E extends ClientEventName>(served: ServedConnection, event: E, ro
         const handle = handlerFor(row, connection, announce);
         // Counted from here to the answer, so what one socket makes the hub hold is bounded.
         if (inFlight.count >= maxInFlight) throw tooManyInFlight();
-        // What the node as a whole holds is bounded too: refused here, before any work.
-        const release = shedder.admit('socket');
+        // What the node as a whole holds is bounded too: refused here, before any work, and
+        // what the socket sends next is not read before the refusal's retryAfter.
+        let release: () => void;
+        try {
+          release = shedder.admit('socket');
+        } catch (error) {
+          readPause.pause(BUSY_READ_PAUSE_MS);
+          throw error;
+        }
         inFlight.count += 1;
         try {
           await limits[row.limit].take(budgetKey);
