@@ -24,17 +24,17 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
-  readonly slowSocketsDropped = new Counter({
-    name: 'ncp_hub_slow_sockets_dropped_total',
-    help: 'Connections closed because the hub held more for them than MAX_BUFFERED_BYTES_PER_SOCKET or MAX_BUFFERED_FRAMES_PER_SOCKET (a client that does not read), by the limit passed',
-    labelNames: ['limit'] as const,
-    registers: [this.registry],
-  });
-
   readonly overloadRefusals = new Counter({
     name: 'ncp_hub_overload_refusals_total',
     help: 'Requests refused BUSY because this node was overloaded, by reason (requests, redis, lag) and transport',
     labelNames: ['reason', 'transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly slowSocketsDropped = new Counter({
+    name: 'ncp_hub_slow_sockets_dropped_total',
+    help: 'Connections closed because the hub held more for them than MAX_BUFFERED_BYTES_PER_SOCKET or MAX_BUFFERED_FRAMES_PER_SOCKET (a client that does not read), by the limit passed',
+    labelNames: ['limit'] as const,
     registers: [this.registry],
   });
 
