@@ -6,8 +6,13 @@
  * question and statement) opens afterwards. Over raw Socket.IO against the real hub.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type EnvelopeRecipient, signMembershipRecord } from '@ncp-hub/crypto';
+import { readRegistryEntry, writeRegistryEntry } from '@ncp-hub/keys';
 import { EVENTS, type MembershipRecord, type SignedMembershipRecord, toBase64url } from '@ncp-hub/protocol';
+import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import {
@@ -20,6 +25,7 @@ import {
   type SealTarget,
 } from '../helpers/raw-devices.js';
 import { closeAllSockets } from '../helpers/sockets.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let hub: TestHub;
 let run = 0;
@@ -141,5 +147,61 @@ describe('a refused query:open claims nothing', () => {
       ok: false,
       error: { code: 'CONVERSATION_EXISTS' },
     });
+  });
+});
+
+describe('a follow-up job that runs before its query is stored', () => {
+  // The jobs of an opening are scheduled before the query is written (an OPEN query never lacks
+  // them), so one may run first. It must be retried, like every step, not done without its
+  // effect: here the NCB's webhook job, put on the queue before its query:open, under the job id
+  // the opening schedules (so the opening's own copy is the same job, kept, not a second one).
+  it('is retried once the query is there: the webhook is POSTed and recorded', async () => {
+    const posted: string[] = [];
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        posted.push(String(req.headers['idempotency-key']));
+        res.statusCode = 202;
+        res.end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const queue = new Queue('followup', {
+      connection: { url: hub.hub.config.redisUrl },
+      prefix: `${hub.redisPrefix}bull`,
+    });
+    try {
+      const entry = await readRegistryEntry(hub.registryDir, 'NCB-UA');
+      await writeRegistryEntry(hub.registryDir, {
+        ...entry,
+        webhook: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notifications`,
+      });
+      expect(await hub.hub.registry.reload()).toBe(true);
+      const { ua, pl, to } = await parties();
+      const ids = freshIds();
+      const job = await queue.add(
+        'ncb-webhook',
+        { query: ids.query, ncb: 'NCB-UA' },
+        { jobId: `ncb-webhook.${ids.query}.NCB-UA`, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+      );
+      // It ran and found no query: failed, to be tried again (it was marked done before the fix).
+      await waitFor(async () => (await job.isDelayed()) || (await job.isCompleted()), 10_000);
+      expect(await job.isCompleted()).toBe(false);
+
+      const intact = await signMembershipRecord(queryRecord(ua, pl, ids), ua.keys.signing.secretKey);
+      expect(await request(ua.socket, EVENTS.queryOpen, await payload(ua, ids, intact, to))).toMatchObject({
+        ok: true,
+      });
+      await waitFor(() => posted.includes(`notification.${ids.query}`), 20_000);
+      await waitFor(async () => {
+        const got = await queryGet(ua, ids.query);
+        return JSON.stringify(got).includes('"channel":"webhook"');
+      }, 10_000);
+      expect(posted.filter((key) => key === `notification.${ids.query}`)).toHaveLength(1);
+    } finally {
+      await queue.close();
+      receiver.close();
+    }
   });
 });

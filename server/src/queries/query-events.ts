@@ -138,12 +138,15 @@ export class QueryEvents {
 
   /**
    * The notification to POST to an NCB's webhook, or null when there is nothing to send any
-   * more (the query is over, or that NCB has acknowledged).
+   * more (the query is over, or that NCB has acknowledged). A query not stored (yet: its jobs
+   * are scheduled before it is written) throws, as every other step does, so that the job is
+   * retried rather than done without its POST.
    */
   async webhookNotification(id: string, ncb: string): Promise<{ url: string; event: QueryEvent } | null> {
     const record = await this.store.get(id);
+    if (!record) throw new Error(`query ${id} does not exist`);
     const url = this.registry.current.get(ncb)?.entry.webhook;
-    if (!record || !url || record.view.status !== 'OPEN') return null;
+    if (!url || record.view.status !== 'OPEN') return null;
     if (ncb === record.view.ncb.agency && record.view.ncb.state === 'ACKNOWLEDGED') return null;
     return { url, event: notificationOf(record.view) };
   }
