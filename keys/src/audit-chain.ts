@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'auth.accepted',
   'auth.refused',
   'directory.published',
+  'directory.withdrawn',
   'conversation.created',
   'conversation.member-added',
   'conversation.member-removed',

@@ -13,6 +13,7 @@
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type AuditEntry,
   createRegistryEntry,
   generateAgencyKey,
   type RegistryEntry,
@@ -224,6 +225,22 @@ describe('one device revoked in the registry entry', () => {
     expect(kept.updates).toContainEqual({ officer: { agency: agency.id, officer }, device: 'd-2' });
     const listed = await devicesOf(kept, agency.id, officer);
     expect(listed).toHaveLength(1);
+    // The withdrawal is in the audit log once, as the hub's act, for the agency's auditors.
+    const auditor = { authorization: `Bearer ${await tokenFor(agency, { officer: 'auditor', roles: ['auditor'] })}` };
+    const withdrawals = async () => {
+      const page = (await (await fetch(`${hub.url}/v1/audit/entries?limit=500`, { headers: auditor })).json()) as {
+        entries: AuditEntry[];
+      };
+      return page.entries.filter((e) => e.type === 'directory.withdrawn');
+    };
+    await waitFor(async () => (await withdrawals()).length > 0);
+    expect(await withdrawals()).toEqual([
+      expect.objectContaining({
+        actor: 'hub',
+        agencies: [agency.id],
+        data: { officer, device: 'd-2', reason: 'AUTH_DEVICE_REVOKED' },
+      }),
+    ]);
     expect(kept.socket.connected).toBe(true);
     const third = await connect(hub, agency, officer, 'd-3');
     expect(third.socket.connected).toBe(true);

@@ -62,6 +62,20 @@ export function devicePublished(device: DeviceRef, expiresAt: number): AuditEven
   };
 }
 
+/**
+ * A device withdrawn from the directory because the registry no longer vouches for it (a
+ * revoked key, officer or device, or an agency removed): an act of the hub, on the registry's word.
+ */
+export function deviceWithdrawn(device: DeviceRef, reason: string): AuditEvent {
+  return {
+    at: Date.now(),
+    type: 'directory.withdrawn',
+    actor: 'hub',
+    agencies: [device.agency],
+    data: { officer: device.officer, device: device.device, reason },
+  };
+}
+
 export function membershipChanged(record: MembershipRecord, memberAgencies: string[]): AuditEvent {
   const base = {
     at: Date.now(),

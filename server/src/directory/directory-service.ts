@@ -14,7 +14,7 @@ import {
 } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { decodeProtectedHeader, errors as joseErrors } from 'jose';
-import { devicePublished } from '../audit/audit-events.js';
+import { devicePublished, deviceWithdrawn } from '../audit/audit-events.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
@@ -67,13 +67,15 @@ return filled
 
 /**
  * Withdraws one device from the directory if its entry is still the one that was checked (a
- * publication since is left alone). KEYS: the officer's directory and expiry hashes; ARGV:
- * device, entry JSON. Returns 1 when withdrawn, else 0.
+ * publication since is left alone), with its audit event. KEYS: the officer's directory and
+ * expiry hashes, the audit stream; ARGV: device, entry JSON, audit event. Returns 1 when
+ * withdrawn (and audited, once), else 0.
  */
 const WITHDRAW = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'e', ARGV[3])
 return 1
 `;
 
@@ -92,7 +94,14 @@ export interface Withdrawal {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    ncpWithdrawDevice(directory: string, expiries: string, device: string, entry: string): Result<0 | 1, Context>;
+    ncpWithdrawDevice(
+      directory: string,
+      expiries: string,
+      audit: string,
+      device: string,
+      entry: string,
+      event: string,
+    ): Result<0 | 1, Context>;
     ncpPublishDevice(...args: Array<string | number>): Result<-1 | 0 | 1, Context>;
     ncpFillExpiries(entries: string, expiries: string): Result<number, Context>;
   }
@@ -119,7 +128,7 @@ export class DirectoryService {
     this.registry = registry;
     redis.defineCommand('ncpPublishDevice', { numberOfKeys: 4, lua: PUBLISH });
     redis.defineCommand('ncpFillExpiries', { numberOfKeys: 2, lua: FILL_EXPIRIES });
-    redis.defineCommand('ncpWithdrawDevice', { numberOfKeys: 2, lua: WITHDRAW });
+    redis.defineCommand('ncpWithdrawDevice', { numberOfKeys: 3, lua: WITHDRAW });
   }
 
   /**
@@ -192,8 +201,10 @@ export class DirectoryService {
           const removed = await this.redis.ncpWithdrawDevice(
             this.keys.directory(address),
             this.keys.deviceExpiries(address),
+            this.keys.auditStream,
             device,
             raw,
+            JSON.stringify(deviceWithdrawn(ref, reason)),
           );
           if (removed === 1) withdrawn.push({ device: ref, reason });
         }
