@@ -20,12 +20,13 @@ export type DirectoryAgency = z.infer<typeof directoryAgencySchema>;
 
 /**
  * Payload of `directory:updated` (hub -> client): an officer who shares a conversation with
- * this client published a device. Clients drop what they cached of that officer's devices
- * before their next send.
+ * this client (or this client's officer, on another device) published a device, or the hub
+ * withdrew one that the registry no longer vouches for (PROTOCOL §2.6). Clients drop what they
+ * cached of that officer's devices before their next send.
  */
 export const directoryUpdatedSchema = z.object({
   officer: officerRefSchema,
-  /** The device just published. */
+  /** The device just published or withdrawn. */
   device: deviceIdSchema,
 });
 export type DirectoryUpdated = z.infer<typeof directoryUpdatedSchema>;

@@ -153,8 +153,8 @@ type Expectation =
   /** Anything but a crash or INTERNAL: answered, ignored, or the connection closed. */
   | { kind: 'any' }
   /**
-   * The client's own DISCONNECT of the main namespace: Socket.IO leaves the Engine.IO connection
-   * open without a namespace (nothing is answered on it any more); the fuzzer closes it.
+   * The client's own DISCONNECT of the main namespace: the hub closes the Engine.IO connection
+   * too (PROTOCOL §1; test/integration/transport-edges.test.ts); nothing is answered on it.
    */
   | { kind: 'leaves' };
 

@@ -36,10 +36,11 @@ import { type TestAgency, tokenFor } from './agencies.js';
 import type { TestHub } from './hub.js';
 import { type ClientSocket, createSocket } from './sockets.js';
 
-/** What the hub answers an expired device (server/src/realtime/connection-context.ts). */
-export const ATTESTATION_EXPIRED = {
+/** What the hub answers a device no longer published: expired or withdrawn (server/src/directory/device-rules.ts). */
+export const NO_LONGER_PUBLISHED = {
   code: 'DEVICE_NOT_PUBLISHED',
-  message: "this device's attestation has expired: publish a new one (directory:publish)",
+  message:
+    'this device is no longer published (its attestation expired, or its agency withdrew it): publish a new attestation (directory:publish)',
 };
 
 /** One device speaking the wire protocol directly, with its keys and what the hub told it. */

@@ -15,7 +15,6 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import {
-  ATTESTATION_EXPIRED,
   attestationOf,
   connect,
   createConversation,
@@ -25,6 +24,7 @@ import {
   envelopeFrom,
   expire,
   itemsOf,
+  NO_LONGER_PUBLISHED,
   publish,
   published,
   queryOpening,
@@ -98,7 +98,7 @@ describe('an expired attestation', () => {
     const opening = await queryOpening(ua, pl, { question: [pl], statement: [pl, ...desks] }, run);
 
     await expire(redis, hub, ua);
-    const refused = { ok: false, error: ATTESTATION_EXPIRED };
+    const refused = { ok: false, error: NO_LONGER_PUBLISHED };
     expect(await request(ua.socket, EVENTS.messageSend, { envelope: message })).toEqual(refused);
     expect(await request(ua.socket, EVENTS.receiptSend, { receipt })).toEqual(refused);
     expect(await request(ua.socket, EVENTS.conversationChange, { record: add })).toEqual(refused);
@@ -135,7 +135,7 @@ describe('an expired attestation', () => {
     const again = { ...(await connect(hub, hub.agencies['UA-NPU'], `ua.${run}`, 'ua-1')), keys: ua.keys };
     expect(
       await request(again.socket, EVENTS.messageSend, { envelope: await envelopeFrom(again, conv, [pl]) }),
-    ).toEqual({ ok: false, error: ATTESTATION_EXPIRED });
+    ).toEqual({ ok: false, error: NO_LONGER_PUBLISHED });
     expect(await itemsOf(pl, conv)).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '@ncp-hub/protocol';
 import type { Redis, Result } from 'ioredis';
 import { membershipChanged } from '../audit/audit-events.js';
-import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds } from '../directory/device-rules.js';
+import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
 import { KEY_TYPES_LUA } from '../redis/key-types.js';
@@ -173,7 +173,7 @@ export class ConversationService {
         record: write.record,
       }),
     );
-    if (appended === -1) throw attestationExpired();
+    if (appended === -1) throw noLongerPublished();
     return appended === 1;
   }
 

@@ -47,13 +47,14 @@ export function nowInSeconds(): number {
 }
 
 /**
- * DEVICE_NOT_PUBLISHED for a device whose attestation was published but has expired: what the
- * hub answers whatever it sends, until it publishes a new attestation.
+ * DEVICE_NOT_PUBLISHED for a device that was published and is no longer: its attestation has
+ * expired, or its agency's registry withdrew it (a revoked key, officer or device; PROTOCOL
+ * §2.6). What the hub answers whatever it sends, until it publishes a new attestation.
  */
-export function attestationExpired(): DirectoryError {
+export function noLongerPublished(): DirectoryError {
   return new DirectoryError(
     'DEVICE_NOT_PUBLISHED',
-    "this device's attestation has expired: publish a new one (directory:publish)",
+    'this device is no longer published (its attestation expired, or its agency withdrew it): publish a new attestation (directory:publish)',
   );
 }
 

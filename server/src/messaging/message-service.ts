@@ -15,7 +15,7 @@ import {
 import type { Redis, Result } from 'ioredis';
 import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';
-import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
@@ -259,7 +259,7 @@ export class MessageService {
       case -3:
         throw recipientsChanged(result.slice(1) as DeviceAddress[]);
       case -4:
-        throw attestationExpired();
+        throw noLongerPublished();
       default:
         throw new ConversationError('NOT_A_MEMBER', 'not a member of this conversation');
     }

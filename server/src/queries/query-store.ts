@@ -13,7 +13,7 @@ import {
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { queryStep } from '../audit/audit-events.js';
 import { APPEND_RECORD_LUA, type RecordWrite } from '../conversations/conversation-service.js';
-import { attestationExpired, DEVICE_RULES_LUA, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import { APPEND_TO_LOG_LUA, type MessageWrite } from '../messaging/message-service.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import type { FollowUpTimings } from './policy.js';
@@ -211,7 +211,7 @@ export class QueryStore {
       case 1:
         return result;
       case -1:
-        throw attestationExpired();
+        throw noLongerPublished();
       case -2:
         throw new ConversationError('CONVERSATION_EXISTS', 'a query with this id exists');
       case -3:

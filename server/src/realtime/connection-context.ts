@@ -8,7 +8,7 @@ import {
   RequestError,
 } from '@ncp-hub/protocol';
 import type { ConversationService } from '../conversations/conversation-service.js';
-import { attestationExpired, nowInSeconds } from '../directory/device-rules.js';
+import { noLongerPublished, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import { conversationRoom, officerRoom, roleRoom } from './rooms.js';
 
@@ -55,7 +55,7 @@ const DEVICE_FOR: { readonly [N in EventNeeds]: (connection: ConnectionContext) 
     if (connection.publishedUntil === null) {
       throw new DirectoryError('DEVICE_NOT_PUBLISHED', 'publish this device (directory:publish) first');
     }
-    if (connection.publishedUntil <= nowInSeconds()) throw attestationExpired();
+    if (connection.publishedUntil <= nowInSeconds()) throw noLongerPublished();
     return device;
   },
 };
