@@ -35,7 +35,7 @@ import {
   request,
   startRedisGate,
 } from '../helpers/raw-devices.js';
-import { closeAllSockets } from '../helpers/sockets.js';
+import { closeAllSockets, refusal } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -275,6 +275,20 @@ describe('a hub offered far more than it can do', () => {
     expect(Number(http.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await http.json()).toMatchObject({ error: { code: 'BUSY', retryAfter: expect.any(Number) } });
 
+    // A handshake too is refused BUSY before its token is looked at; an SDK client that connects
+    // meanwhile tries its handshake again after each retryAfter, and is in once the node has room.
+    const handshake = await refusal(node.url, {
+      token: await tokenFor(ua, { officer: 'ua.late-comer' }),
+      device: 'late',
+    });
+    expect(handshake).toMatchObject({ code: 'BUSY' });
+    expectRetryable(handshake);
+    const socketRefusals = await overloadRefusals('socket');
+    const lateComer = connectDevice(node.url, ua, 'ua.late-comer', { device: 'late' });
+    // Its handshake refused, then tried again: two refusals more (the probes answer during the stall).
+    await waitFor(async () => (await overloadRefusals('socket')) >= socketRefusals + 2);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+
     const sent = sender.send(conversation.id, 'during the stall');
     // Its message:send reached the hub while all places were taken: refused BUSY.
     await waitFor(() => sdkSends.count >= 1);
@@ -283,12 +297,14 @@ describe('a hub offered far more than it can do', () => {
     const filled = await Promise.all(fill);
     expect(await overloadRefusals('http')).toBe(1);
     expect(filled.filter((answer) => answer.ok)).toHaveLength(BOUND);
+    // Connected, welcomed and its device published.
+    expect((await lateComer).device).toEqual({ agency: ua.id, officer: 'ua.late-comer', device: 'late' });
     const { id } = await sent;
     await waitForCount(messages, 2);
     expect(sdkSends.count).toBeGreaterThanOrEqual(2);
     expect(messages.filter((message) => message.id === id)).toHaveLength(1);
     console.info(
-      `overload stall: ${BOUND} taken, ${extra} socket requests and 1 HTTP request refused BUSY; ` +
+      `overload stall: ${BOUND} taken, ${extra} socket requests, handshakes and 1 HTTP request refused BUSY; ` +
         `the SDK sent its message ${sdkSends.count} times, delivered once`,
     );
   }, 60_000);

@@ -117,7 +117,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
   /**
    * Connects and resolves with the hub's first welcome. Rejects with `HUB_UNREACHABLE` when
    * the hub cannot be reached within `connectTimeoutMs` (or socket.io gives up before), with
-   * the hub's own error (e.g. an `AuthError`) when it refuses, with the token function's error
+   * the hub's own error (e.g. an `AuthError`) when it refuses (a `BUSY` refusal of an
+   * overloaded hub is tried again after its `retryAfter`, and rejects only when
+   * `connectTimeoutMs` has passed; on a reconnection it is tried again until it succeeds), with the token function's error
    * when it fails, and with `NOT_CONNECTED` when {@link Connection.close} is called first.
    * Either way nothing is left trying. A connection already open is closed first.
    */
@@ -138,9 +140,11 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
       };
       const unreachable = () =>
         fail(
-          new ClientError('HUB_UNREACHABLE', `the hub could not be reached within ${connectTimeoutMs} ms`, {
-            cause: lastFailure,
-          }),
+          busyRetryAfter(lastFailure) !== undefined
+            ? lastFailure
+            : new ClientError('HUB_UNREACHABLE', `the hub could not be reached within ${connectTimeoutMs} ms`, {
+                cause: lastFailure,
+              }),
         );
       const timer = setTimeout(unreachable, connectTimeoutMs);
       this.#abortOpen = () =>
@@ -184,6 +188,17 @@ export class Connection extends TypedEmitter<ConnectionEvents> implements HubReq
           return;
         }
         const refusal = hubErrorFromBody(body);
+        const retryAfter = busyRetryAfter(refusal);
+        if (retryAfter !== undefined) {
+          // An overloaded hub let nothing in: the handshake is tried again after its retryAfter
+          // (socket.io does not retry a refused handshake), until connectTimeoutMs at first
+          // (then `open` rejects with this BUSY), for as long as it takes on a reconnection.
+          lastFailure = refusal;
+          setTimeout(() => {
+            if (this.#socket === socket && !socket.connected) socket.connect();
+          }, retryAfter);
+          return;
+        }
         if (!settled) fail(refusal);
         else this.emit('error', refusal);
       });

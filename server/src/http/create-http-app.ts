@@ -17,7 +17,7 @@ import type { Config } from '../config.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { LoadShedder } from '../load/load-shedder.js';
 import type { QueryService } from '../queries/query-service.js';
-import type { RateLimits } from '../realtime/rate-limiter.js';
+import { budgetSize, LocalBudget, type RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
 import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
@@ -39,7 +39,10 @@ export interface Readiness {
 }
 
 export interface HttpAppDependencies {
-  config: Pick<Config, 'allowedOrigins' | 'maxConcurrentRequestsPerSocket'>;
+  config: Pick<
+    Config,
+    'allowedOrigins' | 'maxConcurrentRequestsPerSocket' | 'rateLimitReadsPerSecond' | 'rateLimitReadsBurst'
+  >;
   /** Admits each authenticated request (the same sequence as socket connections). */
   gate: SessionGate;
   readiness: () => Promise<Readiness>;
@@ -104,7 +107,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const { logger, metrics } = gate;
   const registry = gate.authenticator.registry;
   metrics.observeRegistry(registry);
-  const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket, deps.shedder);
+  const probes = new LocalBudget(budgetSize(config.rateLimitReadsPerSecond, config.rateLimitReadsBurst));
+  const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket, deps.shedder, probes);
   const app = express();
   app.disable('x-powered-by');
 

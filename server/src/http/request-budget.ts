@@ -1,7 +1,7 @@
 import { type HubError, type Identity, officerAddress, RequestError } from '@ncp-hub/protocol';
 import type { NextFunction, Request, Response } from 'express';
 import type { LoadShedder } from '../load/load-shedder.js';
-import type { RateLimits } from '../realtime/rate-limiter.js';
+import type { RateLimiter, RateLimits } from '../realtime/rate-limiter.js';
 
 /**
  * The `retryAfter` (ms) of a request refused because its officer has `maxInFlight` requests
@@ -24,7 +24,7 @@ export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', 
  * budget (the one its socket events draw on too, across hub nodes) and one of the officer's
  * `maxInFlight` places on this node, given back when the response ends; a route without a
  * token (health, readiness, metrics, hub keys, an unknown route) takes one from the `read`
- * budget of the peer's address. Beyond either: RATE_LIMITED (429) with `retryAfter`, which the
+ * budget of the peer's address (for the probes, one kept in this node's memory). Beyond either: RATE_LIMITED (429) with `retryAfter`, which the
  * error handler sends as the `Retry-After` header too ({@link retryAfterSeconds}).
  */
 export class HttpBudget {
@@ -33,10 +33,13 @@ export class HttpBudget {
   private readonly shedder: LoadShedder;
   readonly #inFlight = new Map<string, number>();
 
-  constructor(limits: RateLimits, maxInFlight: number, shedder: LoadShedder) {
+  private readonly probes: RateLimiter;
+
+  constructor(limits: RateLimits, maxInFlight: number, shedder: LoadShedder, probes: RateLimiter) {
     this.limits = limits;
     this.maxInFlight = maxInFlight;
     this.shedder = shedder;
+    this.probes = probes;
   }
 
   /** Middleware before all others: a place of the node's {@link LoadShedder} until the response ends, or BUSY. */
@@ -74,9 +77,14 @@ export class HttpBudget {
     await this.limits.read.take(officer);
   }
 
-  /** Middleware of the routes without a token: the `read` budget of the peer's address. */
+  /**
+   * Middleware of the routes without a token: the `read` budget of the peer's address; for the
+   * {@link PROBE_PATHS}, a budget of the same size kept in this node's memory (`probes`), so
+   * that they answer at once even when Redis does not.
+   */
   readonly byAddress = (req: Request, _res: Response, next: NextFunction): void => {
-    Promise.resolve(this.limits.read.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
+    const budget = PROBE_PATHS.has(req.path) ? this.probes : this.limits.read;
+    Promise.resolve(budget.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
   };
 }
 

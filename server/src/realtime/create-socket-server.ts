@@ -100,7 +100,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   io.use(async (socket, next) => {
     const { origin, host } = socket.handshake.headers;
     const auth = socket.handshake.auth as { token?: unknown; device?: unknown } | undefined;
+    let release: (() => void) | undefined;
     try {
+      // An overloaded node refuses the handshake BUSY before verifying the token or asking Redis.
+      release = deps.shedder.admit('socket');
       const { session } = await admitSession(gate, {
         transport: 'socket',
         credential: auth?.token,
@@ -125,6 +128,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       next();
     } catch (error) {
       next(connectError(error as HubError));
+    } finally {
+      release?.();
     }
   });
 

@@ -98,8 +98,39 @@ export class SharedBudget implements RateLimiter {
   }
 
   private refusalOf(error: unknown): Error {
-    if (!(error instanceof RateLimiterRes)) return error as Error;
-    return new RequestError('RATE_LIMITED', this.refusal, { retryAfter: Math.max(1, Math.ceil(error.msBeforeNext)) });
+    return refusalOf(error, this.refusal);
+  }
+}
+
+/** RATE_LIMITED with `retryAfter` (ms) for a spent budget (`rate-limiter-flexible`'s answer); any other error as it is. */
+function refusalOf(error: unknown, message: string): Error {
+  if (!(error instanceof RateLimiterRes)) return error as Error;
+  return new RequestError('RATE_LIMITED', message, { retryAfter: Math.max(1, Math.ceil(error.msBeforeNext)) });
+}
+
+/**
+ * A budget per key counted in this node's memory only, never waiting for Redis: for the probes
+ * (`/healthz`, `/readyz`, `/metrics`), which must answer whatever Redis does — a stalled Redis
+ * is when an operator reads them — and are asked of each node on its own.
+ */
+export class LocalBudget implements RateLimiter {
+  readonly size: BudgetSize;
+  private readonly refusal: string;
+  private readonly limiter: RateLimiterMemory;
+
+  constructor(size: BudgetSize, refusal = 'too many requests: slow down') {
+    this.size = size;
+    this.refusal = refusal;
+    this.limiter = new RateLimiterMemory({ points: size.points, duration: size.windowSeconds });
+  }
+
+  /** Takes one request from `key`'s budget, or throws RATE_LIMITED with `retryAfter` (ms). */
+  async take(key: string): Promise<void> {
+    try {
+      await this.limiter.consume(key);
+    } catch (error) {
+      throw refusalOf(error, this.refusal);
+    }
   }
 }
 
