@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import type { Role } from '@ncp-hub/protocol';
 import { readSigningKey } from './agency-keys.js';
+import { DEVELOPMENT_AGENCIES, type DevelopmentAgency } from './dev-agencies.js';
 import { issueDeviceAttestation } from './device-attestation.js';
 import { issueOfficerToken } from './officer-token.js';
 
@@ -91,4 +92,65 @@ export async function attestDevelopmentDevice(options: DevelopmentDeviceOptions)
     signingKey,
     privateJwk: await readSigningKey(options.keysDir, options.agency),
   });
+}
+
+/** An identity a development hub signs in as with one click (`GET /v1/dev/identities`). */
+export interface DevelopmentIdentity {
+  /** A development agency of {@link DEVELOPMENT_AGENCIES}. */
+  agency: string;
+  agencyName: string;
+  country: string;
+  officer: string;
+  roles: Role[];
+  /** What a sign-in page shows, in English, e.g. `Officer — National Police of Ukraine`. */
+  label: string;
+}
+
+/** Words for each role in {@link DevelopmentIdentity.label}. */
+const ROLE_LABELS: Readonly<Record<Role, string>> = {
+  officer: 'Officer',
+  ncb: 'NCB desk',
+  'central-authority': 'Central authority',
+  supervisor: 'Supervisor',
+  auditor: 'Auditor',
+};
+
+/** The people beside each agency's own officer: a second officer of each police agency, a supervisor and an auditor. */
+const EXTRA_DEVELOPMENT_PEOPLE: ReadonlyArray<{ agency: string; officer: string; roles: Role[]; label: string }> = [
+  { agency: 'UA-NPU', officer: 'ua.officer.2', roles: ['officer'], label: 'Second officer' },
+  { agency: 'PL-KGP', officer: 'pl.officer.2', roles: ['officer'], label: 'Second officer' },
+  { agency: 'UA-NPU', officer: 'ua.supervisor', roles: ['supervisor'], label: ROLE_LABELS.supervisor },
+  { agency: 'UA-NPU', officer: 'ua.auditor', roles: ['auditor'], label: ROLE_LABELS.auditor },
+];
+
+function identityOf(agency: DevelopmentAgency, officer: string, roles: Role[], label: string): DevelopmentIdentity {
+  return {
+    agency: agency.id,
+    agencyName: agency.name,
+    country: agency.country,
+    officer,
+    roles,
+    label: `${label} — ${agency.name}`,
+  };
+}
+
+/**
+ * Everyone a development hub signs in (`POST /v1/dev/sign-in`): the officer of each
+ * development agency (police officers, NCB desks, the central authority), a second officer of
+ * each police agency (so that several browser tabs are several people), a supervisor and an
+ * auditor of `UA-NPU`. Each identity's roles fit its agency's kind.
+ */
+export const DEVELOPMENT_IDENTITIES: readonly DevelopmentIdentity[] = [
+  ...DEVELOPMENT_AGENCIES.map((agency) =>
+    identityOf(agency, agency.officer, agency.roles, ROLE_LABELS[agency.roles[0] as Role]),
+  ),
+  ...EXTRA_DEVELOPMENT_PEOPLE.map((person) => {
+    const agency = DEVELOPMENT_AGENCIES.find((candidate) => candidate.id === person.agency) as DevelopmentAgency;
+    return identityOf(agency, person.officer, person.roles, person.label);
+  }),
+];
+
+/** The development identity of `officer` of `agency`, if it is one of {@link DEVELOPMENT_IDENTITIES}. */
+export function findDevelopmentIdentity(agency: string, officer: string): DevelopmentIdentity | undefined {
+  return DEVELOPMENT_IDENTITIES.find((identity) => identity.agency === agency && identity.officer === officer);
 }

@@ -28,8 +28,18 @@ export type { AuditProblem, AuditVerification, HubKeySet } from './audit-verify.
 export { verifyAuditExport } from './audit-verify.js';
 export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
 export { DEVELOPMENT_AGENCIES, ensureDevelopmentAgencies } from './dev-agencies.js';
-export type { DevelopmentDeviceOptions, DevelopmentOfficerTokenOptions } from './dev-identities.js';
-export { attestDevelopmentDevice, developmentKeysDir, issueDevelopmentOfficerToken } from './dev-identities.js';
+export type {
+  DevelopmentDeviceOptions,
+  DevelopmentIdentity,
+  DevelopmentOfficerTokenOptions,
+} from './dev-identities.js';
+export {
+  attestDevelopmentDevice,
+  DEVELOPMENT_IDENTITIES,
+  developmentKeysDir,
+  findDevelopmentIdentity,
+  issueDevelopmentOfficerToken,
+} from './dev-identities.js';
 export type {
   DeviceAttestation,
   IssueDeviceAttestationOptions,

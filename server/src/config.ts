@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError } from './startup-error.js';
 
@@ -74,7 +75,11 @@ const environmentSchema = z.object({
   AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100),
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(10),
   AUDIT_REFUSAL_WINDOW_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
+  CONSOLE_DIR: z.string().min(1).optional(),
 });
+
+/** The built web console of this checkout, `console/dist` beside `server/` (the same from `src/` and `dist/`). */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 function safeProtocol(value: string): string {
   try {
@@ -171,6 +176,8 @@ export interface Config {
   auditCheckpointSeconds: number;
   /** Refused authentications are recorded as counts per window of this many seconds. */
   auditRefusalWindowSeconds: number;
+  /** Absolute path of the built web console served at `/` (docs/PROTOCOL.md section 8). */
+  consoleDir: string;
 }
 
 /** One or more environment variables are invalid. The message names each, never its value. */
@@ -238,5 +245,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditCheckpointEvery: e.AUDIT_CHECKPOINT_EVERY,
     auditCheckpointSeconds: e.AUDIT_CHECKPOINT_SECONDS,
     auditRefusalWindowSeconds: e.AUDIT_REFUSAL_WINDOW_SECONDS,
+    consoleDir: e.CONSOLE_DIR === undefined ? DEFAULT_CONSOLE_DIR : resolve(e.CONSOLE_DIR),
   };
 }

@@ -6,6 +6,7 @@ import { type DevelopmentRegistry, ensureDevelopmentAgencies } from '@ncp-hub/ke
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { answerClientError } from './http/client-error.js';
+import { CONSOLE_NOT_BUILT_MESSAGE, isConsoleBuilt } from './http/console-assets.js';
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import type { SessionGate } from './identity/admit-session.js';
 import { Authenticator } from './identity/authenticate.js';
@@ -197,7 +198,11 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       audit: services.audit,
       limits,
       shedder,
+      development,
     });
+    if (!isConsoleBuilt(config.consoleDir)) {
+      logger.warn({ consoleDir: config.consoleDir }, `${CONSOLE_NOT_BUILT_MESSAGE} (CONSOLE_DIR)`);
+    }
     const httpServer = createServer(app);
     // A request Node's parser refuses gets the hub's JSON error body, not a bare 400 (PROTOCOL §8).
     httpServer.on('clientError', answerClientError);

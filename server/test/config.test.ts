@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -40,6 +41,8 @@ describe('loadConfig', () => {
       auditCheckpointEvery: 100,
       auditCheckpointSeconds: 10,
       auditRefusalWindowSeconds: 60,
+      // The checkout's built console, wherever the hub is started from.
+      consoleDir: fileURLToPath(new URL('../../console/dist', import.meta.url)),
     });
   });
 
@@ -79,6 +82,7 @@ describe('loadConfig', () => {
       AUDIT_CHECKPOINT_EVERY: '50',
       AUDIT_CHECKPOINT_SECONDS: '2.5',
       AUDIT_REFUSAL_WINDOW_SECONDS: '5',
+      CONSOLE_DIR: '/srv/ncp-hub/console',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -116,6 +120,7 @@ describe('loadConfig', () => {
       auditCheckpointEvery: 50,
       auditCheckpointSeconds: 2.5,
       auditRefusalWindowSeconds: 5,
+      consoleDir: '/srv/ncp-hub/console',
     });
   });
 

@@ -1,4 +1,4 @@
-import type { AgencyPublicJwk, AuditEntry } from '@ncp-hub/keys';
+import type { AgencyPublicJwk, AuditEntry, DevelopmentRegistry } from '@ncp-hub/keys';
 import {
   type HubError,
   type Identity,
@@ -19,6 +19,8 @@ import type { LoadShedder } from '../load/load-shedder.js';
 import type { QueryService } from '../queries/query-service.js';
 import { budgetSize, LocalBudget, type RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
+import { consoleAssets } from './console-assets.js';
+import { developmentSignInRoutes } from './dev-sign-in.js';
 import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
 import { isOriginAllowed } from './origin.js';
 import { HttpBudget, retryAfterSeconds } from './request-budget.js';
@@ -41,7 +43,12 @@ export interface Readiness {
 export interface HttpAppDependencies {
   config: Pick<
     Config,
-    'allowedOrigins' | 'maxConcurrentRequestsPerSocket' | 'rateLimitReadsPerSecond' | 'rateLimitReadsBurst'
+    | 'allowedOrigins'
+    | 'maxConcurrentRequestsPerSocket'
+    | 'rateLimitReadsPerSecond'
+    | 'rateLimitReadsBurst'
+    | 'hubId'
+    | 'consoleDir'
   >;
   /** Admits each authenticated request (the same sequence as socket connections). */
   gate: SessionGate;
@@ -54,6 +61,8 @@ export interface HttpAppDependencies {
   limits: RateLimits;
   /** The node's bound on the work it holds, shared with the socket events: BUSY (503) beyond. */
   shedder: LoadShedder;
+  /** The development registry (no `TRUST_REGISTRY`): mounts the development sign-in routes. */
+  development?: DevelopmentRegistry | undefined;
 }
 
 /** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
@@ -101,7 +110,10 @@ function sendError(res: Response, error: HubError): void {
   res.status(HTTP_STATUS_BY_CODE[error.code]).json({ error: error.toBody() });
 }
 
-/** The hub's HTTP API: health, readiness, metrics and the authenticated `/v1` routes. */
+/**
+ * The hub's HTTP API: health, readiness, metrics and the authenticated `/v1` routes; the
+ * development sign-in in development mode; the web console at `/`.
+ */
 export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const { config, gate } = deps;
   const { logger, metrics } = gate;
@@ -222,8 +234,17 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     res.json(await deps.queries.get(res.locals.identity as Identity, req.params.id as string));
   });
 
+  if (deps.development) {
+    app.use(
+      developmentSignInRoutes({ development: deps.development, hubId: config.hubId, byAddress: budget.byAddress }),
+    );
+  }
+
+  const notFound = (res: Response, message = 'no such route') => sendError(res, new RequestError('NOT_FOUND', message));
+  app.use(consoleAssets({ dir: config.consoleDir, byAddress: budget.byAddress, notFound }));
+
   app.use(budget.byAddress, (_req, res) => {
-    sendError(res, new RequestError('NOT_FOUND', 'no such route'));
+    notFound(res);
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
