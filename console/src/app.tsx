@@ -1,0 +1,152 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import {
+  chooseLanguage,
+  initialLanguage,
+  LANGUAGES,
+  type Language,
+  type MessageKey,
+  type Translate,
+  translate,
+} from './i18n/index.js';
+import { navigate, useRoute } from './router.js';
+import { describeError, Session, savedIdentity, type Warning } from './session.js';
+import { ConversationView } from './views/conversation.js';
+import { Conversations } from './views/conversations.js';
+import { NewConversation } from './views/new-conversation.js';
+import { SignIn, useDevIdentities } from './views/sign-in.js';
+
+/** Re-renders on every change of the session. */
+function useSessionVersion(session: Session | undefined): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => session?.subscribe(() => setVersion((v) => v + 1)), [session]);
+  return version;
+}
+
+function Warnings({ t, session }: { t: Translate; session: Session }) {
+  return (
+    <section class="warnings" aria-labelledby="warnings-title" role="status">
+      {session.warnings.length > 0 && (
+        <>
+          <h2 id="warnings-title">{t('warnings.title')}</h2>
+          <ul>
+            {session.warnings.map((warning: Warning) => {
+              const params = { ...warning.params };
+              if (typeof params.reasonKey === 'string') params.reason = t(params.reasonKey as MessageKey);
+              return <li key={warning.id}>{t(warning.key, params)}</li>;
+            })}
+          </ul>
+          <button type="button" class="secondary" onClick={() => session.dismissWarnings()}>
+            {t('warnings.dismiss')}
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function App() {
+  const [language, setLanguage] = useState<Language>(initialLanguage);
+  const t: Translate = useMemo(() => (key, params) => translate(language, key, params), [language]);
+  const [session, setSession] = useState<Session | undefined>();
+  const [restoring, setRestoring] = useState(() => savedIdentity()?.mode === 'dev');
+  const [restoreError, setRestoreError] = useState<string | undefined>();
+  const identities = useDevIdentities();
+  const route = useRoute();
+  useSessionVersion(session);
+
+  useEffect(() => {
+    chooseLanguage(language);
+    document.title = t('app.title');
+  }, [language, t]);
+
+  // A reload of a tab signed in (development mode) signs in again as the same identity.
+  useEffect(() => {
+    const saved = savedIdentity();
+    if (saved?.mode !== 'dev') return;
+    Session.signInDev(saved).then(
+      (restored) => {
+        setSession(restored);
+        setRestoring(false);
+      },
+      (error) => {
+        setRestoreError(t('signIn.failed', { reason: describeError(error) }));
+        setRestoring(false);
+      },
+    );
+  }, []);
+
+  const signOut = async () => {
+    await session?.signOut();
+    setSession(undefined);
+    navigate('/');
+  };
+
+  let main: preact.JSX.Element;
+  if (!session) {
+    main = restoring ? (
+      <p role="status">{t('signIn.working')}</p>
+    ) : (
+      <SignIn
+        t={t}
+        identities={identities}
+        onSignedIn={(s) => {
+          setSession(s);
+          navigate('/');
+        }}
+      />
+    );
+  } else if (route.name === 'new') {
+    main = <NewConversation t={t} session={session} identities={Array.isArray(identities) ? identities : undefined} />;
+  } else if (route.name === 'conversation') {
+    main = <ConversationView key={route.id} t={t} language={language} session={session} id={route.id} />;
+  } else {
+    main = <Conversations t={t} session={session} />;
+  }
+
+  return (
+    <>
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
+        {t('app.skip')}
+      </button>
+      <header class="top">
+        <span class="brand">{t('app.title')}</span>
+        {session && (
+          <span class="who">
+            <span>{t('app.signedInAs', { officer: session.identity.officer, agency: session.identity.agency })}</span>{' '}
+            <span class={`status ${session.status}`} role="status">
+              {t(`app.connection.${session.status}`)}
+            </span>
+          </span>
+        )}
+        <label class="language">
+          <span class="visually-hidden">{t('app.language')}</span>
+          <select
+            value={language}
+            onChange={(e) => setLanguage(e.currentTarget.value as Language)}
+            aria-label={t('app.language')}
+          >
+            {Object.entries(LANGUAGES).map(([code, name]) => (
+              <option key={code} value={code} lang={code}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {session && (
+          <button type="button" class="secondary" onClick={signOut}>
+            {t('app.signOut')}
+          </button>
+        )}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {restoreError && (
+          <p role="alert" class="error">
+            {restoreError}
+          </p>
+        )}
+        {session && <Warnings t={t} session={session} />}
+        {main}
+      </main>
+    </>
+  );
+}

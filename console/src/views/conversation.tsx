@@ -1,0 +1,152 @@
+import { MAX_TEXT_LENGTH } from '@ncp-hub/client-sdk';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Language, Translate } from '../i18n/index.js';
+import { type ChatMessage, describeError, type Session } from '../session.js';
+import { membersText } from './conversations.js';
+import { Heading } from './heading.js';
+
+/** 60 digits in groups of five, as read out by phone. */
+function groups(digits: string): string {
+  return digits.replace(/(\d{5})(?=\d)/g, '$1 ');
+}
+
+/** The correspondent's safety number, fetched when the view opens. */
+function SafetyNumber({
+  t,
+  session,
+  officer,
+}: {
+  t: Translate;
+  session: Session;
+  officer: { agency: string; officer: string };
+}) {
+  const [number, setNumber] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    let live = true;
+    session.client.safetyNumber(officer).then(
+      (value) => live && setNumber(value),
+      (failure) => live && setError(describeError(failure)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [session, officer.agency, officer.officer]);
+  return (
+    <details class="safety-number">
+      <summary>{t('conversation.safetyNumber', { officer: `${officer.officer} (${officer.agency})` })}</summary>
+      {number ? (
+        <p>
+          <code data-safety-number={number}>{groups(number)}</code>
+        </p>
+      ) : error ? (
+        <p>{t('conversation.safetyNumberUnavailable', { reason: error })}</p>
+      ) : null}
+      <p class="hint">{t('conversation.safetyNumberHelp')}</p>
+    </details>
+  );
+}
+
+function Mark({ t, session, message }: { t: Translate; session: Session; message: ChatMessage }) {
+  if (!message.mine) return null;
+  if (message.status === 'sending') return <span class="mark">{t('conversation.sending')}</span>;
+  if (message.status === 'failed')
+    return <span class="mark error">{t('conversation.sendFailed', { reason: message.error ?? '' })}</span>;
+  const receipt = session.receipts.get(message.id);
+  const key =
+    receipt === 'read' ? 'conversation.read' : receipt === 'delivered' ? 'conversation.delivered' : 'conversation.sent';
+  return (
+    <span class={`mark ${receipt ?? 'sent'}`} data-mark={receipt ?? 'sent'}>
+      {receipt === 'read' ? '✓✓ ' : receipt === 'delivered' ? '✓ ' : ''}
+      {t(key)}
+    </span>
+  );
+}
+
+/** A conversation: its messages of this session, their marks, the send box and the safety number. */
+export function ConversationView({
+  t,
+  language,
+  session,
+  id,
+}: {
+  t: Translate;
+  language: Language;
+  session: Session;
+  id: string;
+}) {
+  const state = session.conversations.get(id);
+  const [text, setText] = useState('');
+  const list = useRef<HTMLOListElement>(null);
+  const count = state?.messages.length ?? 0;
+
+  useEffect(() => {
+    session.view(id);
+    return () => session.view(undefined);
+  }, [session, id]);
+  useEffect(() => {
+    list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
+  }, [count]);
+
+  if (!state || state.conversation.members.length === 0) {
+    return (
+      <section aria-labelledby="view-title" class="view">
+        <Heading>{t('conversation.unknown')}</Heading>
+        <a href="#/">{t('conversation.back')}</a>
+      </section>
+    );
+  }
+  const others = session.others(state.conversation.members);
+  const time = new Intl.DateTimeFormat(language, { hour: '2-digit', minute: '2-digit' });
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const value = text.trim();
+    if (!value) return;
+    setText('');
+    void session.send(id, value);
+  };
+
+  return (
+    <section aria-labelledby="view-title" class="view conversation">
+      <a href="#/" class="back">
+        ← {t('conversation.back')}
+      </a>
+      <Heading>{t('conversation.title', { members: membersText(session, state.conversation.members) })}</Heading>
+      {others.map((officer) => (
+        <SafetyNumber key={`${officer.agency}/${officer.officer}`} t={t} session={session} officer={officer} />
+      ))}
+      <h2 class="visually-hidden">{t('conversation.messages')}</h2>
+      {state.messages.length === 0 && <p>{t('conversation.noMessages')}</p>}
+      <ol class="messages" ref={list} aria-live="polite" aria-label={t('conversation.messages')}>
+        {state.messages.map((message) => (
+          <li key={message.id} class={message.mine ? 'message mine' : 'message theirs'} data-message-id={message.id}>
+            <span class="from">
+              {message.mine ? t('conversation.you') : `${message.from.officer} (${message.from.agency})`}
+            </span>
+            <p class="text">{message.text}</p>
+            <span class="meta">
+              <time dateTime={new Date(message.at).toISOString()}>{time.format(message.at)}</time>{' '}
+              <Mark t={t} session={session} message={message} />
+            </span>
+          </li>
+        ))}
+      </ol>
+      <form class="send" onSubmit={submit}>
+        <label for="compose" class="visually-hidden">
+          {t('conversation.compose')}
+        </label>
+        <input
+          id="compose"
+          name="message"
+          autocomplete="off"
+          maxLength={MAX_TEXT_LENGTH}
+          value={text}
+          placeholder={t('conversation.compose')}
+          onInput={(e) => setText(e.currentTarget.value)}
+        />
+        <button type="submit">{t('conversation.send')}</button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+import type { Translate } from '../i18n/index.js';
+import type { Session } from '../session.js';
+import { Heading } from './heading.js';
+
+/** Who a conversation is with, as `officer (agency)`. */
+export function membersText(session: Session, members: { agency: string; officer: string }[]): string {
+  return (
+    session
+      .others(members)
+      .map((m) => `${m.officer} (${m.agency})`)
+      .join(', ') || '—'
+  );
+}
+
+/** The conversations of this officer, with their unread counts. */
+export function Conversations({ t, session }: { t: Translate; session: Session }) {
+  const states = [...session.conversations.values()].filter((s) => s.conversation.members.length > 0);
+  return (
+    <section aria-labelledby="view-title" class="view">
+      <div class="view-head">
+        <Heading>{t('conversations.title')}</Heading>
+        <a class="button" href="#/new">
+          {t('conversations.new')}
+        </a>
+      </div>
+      {states.length === 0 ? (
+        <p>{t('conversations.empty')}</p>
+      ) : (
+        <ul class="conversations">
+          {states.map(({ conversation, unread, messages }) => {
+            const basis = conversation.basis;
+            const last = messages.at(-1);
+            return (
+              <li key={conversation.id}>
+                <a href={`#/c/${conversation.id}`} class="conversation-link">
+                  <span class="who">
+                    {t('conversations.with', { members: membersText(session, conversation.members) })}
+                  </span>
+                  <span class="basis">
+                    {basis.type === 'formal-request'
+                      ? t('conversations.basis', { reference: basis.reference, caseReference: basis.caseReference })
+                      : t('conversations.query', { caseReference: basis.caseReference })}
+                  </span>
+                  {last && <span class="last">{last.text}</span>}
+                  {unread.length > 0 && (
+                    <span class="badge" data-unread={unread.length}>
+                      {t('conversations.unread', { count: unread.length })}
+                    </span>
+                  )}
+                </a>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}

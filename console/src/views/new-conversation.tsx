@@ -1,0 +1,111 @@
+import { useState } from 'preact/hooks';
+import type { DevIdentity } from '../dev-api.js';
+import type { Translate } from '../i18n/index.js';
+import { navigate } from '../router.js';
+import { describeError, type Session } from '../session.js';
+import { Heading } from './heading.js';
+
+/** A direct conversation with an officer of another agency, on a formal request. */
+export function NewConversation({
+  t,
+  session,
+  identities,
+}: {
+  t: Translate;
+  session: Session;
+  identities: DevIdentity[] | undefined;
+}) {
+  const others = (identities ?? []).filter((who) => who.agency !== session.identity.agency);
+  const development = identities !== undefined;
+  const [choice, setChoice] = useState('');
+  const [agency, setAgency] = useState('');
+  const [officer, setOfficer] = useState('');
+  const [reference, setReference] = useState(development ? 'DEV/2026/1' : '');
+  const [caseReference, setCaseReference] = useState(development ? 'DEV-CASE-1' : '');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const member = development
+      ? (() => {
+          const [a, o] = choice.split('/');
+          return a && o ? { agency: a, officer: o } : undefined;
+        })()
+      : { agency: agency.trim(), officer: officer.trim() };
+    if (!member || member.agency === session.identity.agency) {
+      setError(t('new.sameAgency'));
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const id = await session.createConversation(member, {
+        reference: reference.trim(),
+        caseReference: caseReference.trim(),
+      });
+      navigate(`/c/${id}`);
+    } catch (failure) {
+      setError(t('new.failed', { reason: describeError(failure) }));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="view-title" class="view">
+      <Heading>{t('new.title')}</Heading>
+      <form class="stack" onSubmit={submit}>
+        {development ? (
+          <label>
+            {t('new.officer')}
+            <select required value={choice} onChange={(e) => setChoice(e.currentTarget.value)} name="officer">
+              <option value="">{t('new.choose')}</option>
+              {others.map((who) => (
+                <option key={`${who.agency}/${who.officer}`} value={`${who.agency}/${who.officer}`}>
+                  {who.officer} — {who.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : (
+          <>
+            <label>
+              {t('new.agency')}
+              <input required value={agency} onInput={(e) => setAgency(e.currentTarget.value)} autocomplete="off" />
+            </label>
+            <label>
+              {t('new.officerId')}
+              <input required value={officer} onInput={(e) => setOfficer(e.currentTarget.value)} autocomplete="off" />
+            </label>
+          </>
+        )}
+        <label>
+          {t('new.reference')}
+          <input required maxLength={200} value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t('new.caseReference')}
+          <input
+            required
+            maxLength={200}
+            value={caseReference}
+            onInput={(e) => setCaseReference(e.currentTarget.value)}
+          />
+        </label>
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            {t('new.create')}
+          </button>
+          <a class="button secondary" href="#/">
+            {t('new.cancel')}
+          </a>
+        </div>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
