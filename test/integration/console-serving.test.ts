@@ -182,7 +182,7 @@ describe('without a built console', () => {
       const json = await fetch(`${hub.url}/conversations`);
       expect(json.status).toBe(404);
       expect(await json.json()).toEqual({
-        error: { code: 'NOT_FOUND', message: 'the web console is not built: run `npm run console:build`, then reload' },
+        error: { code: 'NOT_FOUND', message: 'the web console is not built: run npm run console:build, then reload' },
       });
 
       // Built after the hub started: served without a restart.

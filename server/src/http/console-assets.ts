@@ -44,7 +44,7 @@ export function isConsoleBuilt(dir: string): boolean {
 }
 
 /** What `/` says when the console is not built, in words and how to build it. */
-export const CONSOLE_NOT_BUILT_MESSAGE = 'the web console is not built: run `npm run console:build`, then reload';
+export const CONSOLE_NOT_BUILT_MESSAGE = 'the web console is not built: run npm run console:build, then reload';
 
 const NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en">
