@@ -20,14 +20,15 @@ const CSP_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * The console's Content-Security-Policy: its own files only, no inline script or style, no
- * plugin, no `<base>`, never framed; WebSocket connections to the hub's own origin (the host the
+ * `eval` (WebAssembly compilation aside, for libsodium), no plugin, no `<base>`, never framed; WebSocket connections to the hub's own origin (the host the
  * browser asked for), which `'self'` does not cover in every browser.
  */
 export function consoleContentSecurityPolicy(host: string | undefined): string {
   const sockets = host !== undefined && CSP_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    // libsodium is WebAssembly: compiling it needs 'wasm-unsafe-eval', which allows no eval() of script.
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self'",
     "img-src 'self' data:",
     `connect-src 'self'${sockets}`,
