@@ -5,12 +5,7 @@ import { type ChatMessage, describeError, type Session } from '../session.js';
 import { membersText } from './conversations.js';
 import { Heading } from './heading.js';
 
-/** 60 digits in groups of five, as read out by phone. */
-function groups(digits: string): string {
-  return digits.replace(/(\d{5})(?=\d)/g, '$1 ');
-}
-
-/** The correspondent's safety number, fetched when the view opens. */
+/** The correspondent's safety number (60 digits in groups of five, as the SDK gives it), fetched when the view opens. */
 function SafetyNumber({
   t,
   session,
@@ -37,7 +32,7 @@ function SafetyNumber({
       <summary>{t('conversation.safetyNumber', { officer: `${officer.officer} (${officer.agency})` })}</summary>
       {number ? (
         <p>
-          <code data-safety-number={number}>{groups(number)}</code>
+          <code data-safety-number={number}>{number}</code>
         </p>
       ) : error ? (
         <p>{t('conversation.safetyNumberUnavailable', { reason: error })}</p>
