@@ -235,8 +235,10 @@ export class Session {
     this.#on('agencyKeysChanged', ({ agency }) => this.#warn('warning.agencyKeysChanged', { agency }));
     this.#on('attestationExpiring', () => this.#warn('warning.attestationExpiring'));
     this.#on('error', (error) => this.#warn('warning.error', { reason: describeError(error) }));
-    document.addEventListener('visibilitychange', () => this.#markViewedRead());
+    document.addEventListener('visibilitychange', this.#onVisibility);
   }
+
+  readonly #onVisibility = (): void => this.#markViewedRead();
 
   #received(message: ReceivedMessage): void {
     let state = this.conversations.get(message.conversation);
@@ -327,6 +329,7 @@ export class Session {
   async signOut(): Promise<void> {
     sessionStorage.removeItem(IDENTITY_KEY);
     this.#listeners.clear();
+    document.removeEventListener('visibilitychange', this.#onVisibility);
     await this.client.close().catch(() => {});
   }
 }

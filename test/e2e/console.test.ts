@@ -145,6 +145,21 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await screenshot(ua, 'conversation-390px');
     await screenshot(pl, 'conversation-desktop');
 
+    // A reload signs the PL tab in again as the same officer with the same device (its keys from
+    // IndexedDB): the UA officer's next message reaches it, and no new device is announced to UA.
+    await pl.reload();
+    await pl.getByText('Signed in as pl.officer (PL-KGP)').waitFor({ timeout: LIVE_MS });
+    await pl.locator('.status.ready').waitFor({ timeout: LIVE_MS });
+    await ua.getByRole('textbox', { name: 'Message' }).fill('Still there?');
+    await ua.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await pl.locator('.message.theirs').filter({ hasText: 'Still there?' }).waitFor({ timeout: LIVE_MS });
+    await ua
+      .locator('.message.mine')
+      .filter({ hasText: 'Still there?' })
+      .locator('[data-mark="read"]')
+      .waitFor({ timeout: LIVE_MS });
+    expect(await ua.locator('.warnings li').allTextContents()).toEqual([]);
+
     // The switch turns the console to Ukrainian.
     await ua.getByLabel('Language').selectOption('uk');
     await ua.getByRole('button', { name: 'Надіслати' }).waitFor();
