@@ -205,7 +205,9 @@ export class Session {
     });
     this.#on('disconnected', (_reason, error) => {
       this.status = 'offline';
-      if (error) this.#warn('warning.disconnected', { reason: describeError(error) });
+      // An expired token is renewed by the token function of the development sign-in: not worth a warning.
+      const renewed = this.identity.mode === 'dev' && error?.code === 'AUTH_TOKEN_EXPIRED';
+      if (error && !renewed) this.#warn('warning.disconnected', { reason: describeError(error) });
       else this.#changed();
     });
     this.#on('membership', (conversation) => {
