@@ -109,6 +109,14 @@ describe('the web console at /', () => {
     const missing = await fetch(`${testHub.url}/assets/gone-000000.js`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    // A path that is not valid percent-encoding, as on the API's routes.
+    for (const path of ['/%ZZ', '/assets/%E0%A4%A', '/%']) {
+      const odd = await rawGet(testHub.url, path);
+      expect(odd.status, path).toBe(400);
+      expect(JSON.parse(odd.body), path).toEqual({
+        error: { code: 'BAD_REQUEST', message: 'the path is not valid percent-encoding' },
+      });
+    }
     // Never a file outside the folder, whatever the path says.
     for (const path of [
       '/..%2f..%2f..%2fetc%2fpasswd',

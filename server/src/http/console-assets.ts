@@ -74,7 +74,8 @@ const IMMUTABLE_PREFIX = '/assets/';
 /**
  * The console: `GET`/`HEAD` of a path outside {@link API_PATH_PREFIXES} serves the file of that
  * path in `dir`, or `index.html` for a path whose last segment has no extension (a route of the
- * console); a missing file with an extension is the JSON `NOT_FOUND`. The folder is looked at on
+ * console); a missing file with an extension is the JSON `NOT_FOUND`; a path that is not valid
+ * percent-encoding, `BAD_REQUEST` (the error handler's answer to the `URIError`). The folder is looked at on
  * each request, so that a console built after the hub started is served without a restart;
  * while it has no `index.html`, `/` and the console's routes answer {@link CONSOLE_NOT_BUILT_MESSAGE}
  * (HTML for a browser, else the JSON `NOT_FOUND` with that message).
@@ -102,6 +103,13 @@ export function consoleAssets(options: ConsoleAssetsOptions): Router {
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (!isConsoleRequest(req)) return next('router');
     res.setHeader('Content-Security-Policy', consoleContentSecurityPolicy(req.headers.host));
+    try {
+      decodeURIComponent(req.path);
+    } catch (error) {
+      // A path that is not valid percent-encoding: a 400 URIError, as the router raises for a path
+      // parameter, which the error handler answers BAD_REQUEST (requestReadRefusal).
+      return next(Object.assign(error as URIError, { status: 400 }));
+    }
     next();
   });
   router.use(byAddress, files, (req: Request, res: Response) => {
