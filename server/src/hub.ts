@@ -189,6 +189,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
       metrics.overloadRefusals.inc({ reason, transport }),
     );
     cleanups.push(() => shedder.close());
+    metrics.observeLoad(shedder);
     const app = createHttpApp({
       config,
       gate,

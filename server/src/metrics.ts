@@ -61,8 +61,34 @@ export class HubMetrics {
     },
   });
 
+  /** Where the load gauges read this node's work in hand from, at each scrape ({@link observeLoad}). */
+  #load: { readonly inFlight: number; readonly lagMs: number } | undefined;
+
+  readonly requestsInFlight = new Gauge({
+    name: 'ncp_hub_requests_in_flight',
+    help: 'Requests (client events, handshakes and HTTP) this node is working on, against MAX_REQUESTS_IN_FLIGHT',
+    registers: [this.registry],
+    collect: () => {
+      this.requestsInFlight.set(this.#load?.inFlight ?? 0);
+    },
+  });
+
+  readonly eventLoopLag = new Gauge({
+    name: 'ncp_hub_event_loop_lag_ms',
+    help: 'Median event-loop delay over the last half second (ms), against MAX_EVENT_LOOP_LAG_MS',
+    registers: [this.registry],
+    collect: () => {
+      this.eventLoopLag.set(this.#load?.lagMs ?? 0);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ncp_hub_' });
+  }
+
+  /** Reports the work in hand of `load` (the node's LoadShedder) in the load gauges. */
+  observeLoad(load: { readonly inFlight: number; readonly lagMs: number }): void {
+    this.#load = load;
   }
 
   /** Reports the bad files of `registry` (the hub's TrustRegistryHolder) in the registry gauges. */
