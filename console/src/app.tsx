@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useState } from 'preact/hooks';
 import {
   chooseLanguage,
   initialLanguage,
@@ -12,7 +12,10 @@ import { navigate, useRoute } from './router.js';
 import { describeError, Session, savedIdentity, type Warning } from './session.js';
 import { ConversationView } from './views/conversation.js';
 import { Conversations } from './views/conversations.js';
+import { NcbDesk } from './views/ncb-desk.js';
 import { NewConversation } from './views/new-conversation.js';
+import { NewQuery } from './views/new-query.js';
+import { QueryFollowUp } from './views/query.js';
 import { SignIn, useDevIdentities } from './views/sign-in.js';
 
 /** Re-renders on every change of the session. */
@@ -54,10 +57,13 @@ export function App() {
   const route = useRoute();
   useSessionVersion(session);
 
+  // Before the browser shows the new language's words, so that the page's `lang` never lags behind them.
+  useLayoutEffect(() => chooseLanguage(language), [language]);
+  // An NCB desk's notifications waiting for acknowledgement are counted in the tab's title.
+  const pending = session?.roles.includes('ncb') ? session.queries.pending.length : 0;
   useEffect(() => {
-    chooseLanguage(language);
-    document.title = t('app.title');
-  }, [language, t]);
+    document.title = pending > 0 ? t('ncb.titleCount', { count: pending, title: t('app.title') }) : t('app.title');
+  }, [t, pending]);
 
   // A reload of a tab signed in (development mode) signs in again as the same identity.
   useEffect(() => {
@@ -97,8 +103,14 @@ export function App() {
     );
   } else if (route.name === 'new') {
     main = <NewConversation t={t} session={session} identities={Array.isArray(identities) ? identities : undefined} />;
+  } else if (route.name === 'new-query') {
+    main = <NewQuery t={t} session={session} identities={Array.isArray(identities) ? identities : undefined} />;
+  } else if (route.name === 'query') {
+    main = <QueryFollowUp key={route.id} t={t} language={language} session={session} id={route.id} />;
   } else if (route.name === 'conversation') {
     main = <ConversationView key={route.id} t={t} language={language} session={session} id={route.id} />;
+  } else if (session.roles.includes('ncb')) {
+    main = <NcbDesk t={t} language={language} session={session} />;
   } else {
     main = <Conversations t={t} session={session} />;
   }

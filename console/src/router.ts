@@ -1,13 +1,22 @@
-// Hash routing: #/ (sign-in or conversations), #/new, #/c/<conversation id>.
+// Hash routing: #/ (sign-in, conversations, or an NCB desk's notifications), #/new, #/c/<conversation id>,
+// #/query (the operational query form), #/q/<query id> (a query's follow-up).
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { name: 'home' } | { name: 'new' } | { name: 'conversation'; id: string };
+export type Route =
+  | { name: 'home' }
+  | { name: 'new' }
+  | { name: 'conversation'; id: string }
+  | { name: 'new-query' }
+  | { name: 'query'; id: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
   if (path === '/new') return { name: 'new' };
+  if (path === '/query') return { name: 'new-query' };
   const match = /^\/c\/([A-Za-z0-9_-]+)$/.exec(path);
   if (match?.[1]) return { name: 'conversation', id: match[1] };
+  const query = /^\/q\/([A-Za-z0-9_-]+)$/.exec(path);
+  if (query?.[1]) return { name: 'query', id: query[1] };
   return { name: 'home' };
 }
 

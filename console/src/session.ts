@@ -12,6 +12,7 @@ import {
 import type { ConversationId, MessageId, OfficerRef } from '@ncp-hub/protocol';
 import { devSignIn } from './dev-api.js';
 import type { MessageKey } from './i18n/index.js';
+import { QueryBook } from './queries.js';
 
 /** Who this tab is signed in as, kept in sessionStorage so that each tab holds its own identity. */
 export interface Identity {
@@ -96,6 +97,10 @@ export class Session {
   /** Receipts of this officer's messages, by message id. */
   readonly receipts = new Map<MessageId, 'delivered' | 'read'>();
   warnings: Warning[] = [];
+  /** The roles the hub gave this officer at connection (e.g. `officer`, `ncb`). */
+  roles: readonly string[] = [];
+  /** Operational queries: opened here, listed by the hub, notified. */
+  readonly queries: QueryBook;
   /** The conversation on screen: its messages are marked read as they come. */
   #viewing: ConversationId | undefined;
   #warningId = 0;
@@ -104,6 +109,11 @@ export class Session {
   private constructor(identity: Identity, client: HubClient) {
     this.identity = identity;
     this.client = client;
+    this.queries = new QueryBook(
+      client,
+      () => this.#changed(),
+      (error) => this.#warn('warning.error', { reason: describeError(error) }),
+    );
     this.#listen();
   }
 
@@ -143,9 +153,10 @@ export class Session {
   /** Connects; on reconnection `ready` lists the conversations again. */
   async #start(attestation: string | undefined): Promise<void> {
     try {
-      await this.client.connect();
+      this.roles = (await this.client.connect()).identity.roles;
       if (attestation) await this.client.publishDevice(attestation);
       await this.#loadConversations();
+      await this.queries.load();
     } catch (error) {
       await this.client.close().catch(() => {});
       throw error;
@@ -201,6 +212,7 @@ export class Session {
   #listen(): void {
     this.#on('ready', () => {
       this.status = 'ready';
+      this.queries.load().catch(() => {});
       this.#loadConversations().catch((error) => this.#warn('warning.error', { reason: describeError(error) }));
     });
     this.#on('disconnected', (_reason, error) => {

@@ -4,7 +4,11 @@
  * in with one click (device keys made and kept in the page's IndexedDB, attested by the
  * development sign-in); the UA officer starts a conversation with the PL officer and writes,
  * the PL officer sees it live (unread in the list) and replies, the UA officer sees the reply
- * and its own message marked read. No page breaks the hub's Content-Security-Policy.
+ * and its own message marked read. Then an operational query: the UA officer opens one on
+ * ABSCONDING_RISK (a first try without a statement is refused, the reason said in words), the
+ * NCB-UA desk sees the notification live with the statement decrypted in its page and
+ * acknowledges, and the UA officer's follow-up shows the NCB track acknowledged, live.
+ * No page breaks the hub's Content-Security-Policy.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,8 +29,16 @@ const contexts: BrowserContext[] = [];
 /** What the pages said that shows a problem: CSP violations, uncaught errors. */
 const problems: string[] = [];
 
-/** A page in a context of its own (its own IndexedDB and sessionStorage), in English. */
+/** The pages by name: a test that comes back to a person (same context, same device) finds their page. */
+const pages = new Map<string, Page>();
+
+/** A page in a context of its own (its own IndexedDB and sessionStorage), in English; the same one for the same name. */
 async function openConsole(name: string, viewport: { width: number; height: number }): Promise<Page> {
+  const known = pages.get(name);
+  if (known) {
+    await known.setViewportSize(viewport);
+    return known;
+  }
   const context = await browser.newContext({ viewport, locale: 'en-GB' });
   contexts.push(context);
   const page = await context.newPage();
@@ -35,13 +47,22 @@ async function openConsole(name: string, viewport: { width: number; height: numb
   });
   page.on('pageerror', (error) => problems.push(`[${name}] ${error.message}`));
   await page.goto(`${hub.url}/`);
+  pages.set(name, page);
   return page;
 }
 
-/** Signs in with the development identity's one button; resolves on the conversations list. */
-async function signIn(page: Page, officer: string): Promise<void> {
+/** Signs in with the development identity's one button; resolves on its home view (the conversations list, or an NCB desk's notifications). */
+async function signIn(page: Page, officer: string, home = 'Conversations'): Promise<void> {
+  // A page already signed in (an earlier test's) goes to its home view.
+  if (await page.getByText(new RegExp(`^Signed in as ${officer.replaceAll('.', '\\.')} \\(`)).isVisible()) {
+    await page.evaluate(() => {
+      location.hash = '#/';
+    });
+    await page.getByRole('heading', { level: 1, name: home }).waitFor({ timeout: LIVE_MS });
+    return;
+  }
   await page.locator(`button[data-officer="${officer}"]`).click();
-  const listed = page.getByRole('heading', { level: 1, name: 'Conversations' });
+  const listed = page.getByRole('heading', { level: 1, name: home });
   // A failed sign-in says why on the page: fail with that rather than with a timeout.
   await listed.or(page.locator('.error')).first().waitFor({ timeout: LIVE_MS });
   if (!(await listed.isVisible())) throw new Error(`${officer}: ${await page.locator('.error').first().textContent()}`);
@@ -170,6 +191,80 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await ua.getByRole('heading', { level: 1, name: 'Вхід' }).waitFor({ timeout: LIVE_MS });
     expect(await ua.evaluate(() => sessionStorage.length)).toBe(0);
 
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('an officer opens an operational query, the NCB desk reads the statement live and acknowledges, the follow-up shows it', async () => {
+    // Every reader has a published device before the query opens: the statement is sealed to the
+    // NCB desks' devices, the question to the counterpart's.
+    // The officers' pages of the chat above when it ran (their devices, no new one to announce).
+    const desk = await openConsole('ncb-ua', { width: 1024, height: 768 });
+    const pl = await openConsole('pl', { width: 1024, height: 768 });
+    const ua = await openConsole('ua', { width: 390, height: 844 });
+    await ua.locator('header select').selectOption('en'); // the chat above left it in Ukrainian
+    await signIn(desk, 'ua.ncb.desk', 'NCB desk: notifications');
+    await signIn(pl, 'pl.officer');
+    await signIn(ua, 'ua.officer');
+    expect(await desk.title()).toBe('NCP Hub console');
+
+    await ua.getByRole('link', { name: 'New operational query' }).click();
+    await ua.getByRole('heading', { level: 1, name: 'New operational query' }).waitFor({ timeout: LIVE_MS });
+    await ua.getByLabel('Officer of another state').selectOption('PL-KGP/pl.officer');
+    await ua.getByLabel('National case reference').fill('12026100000000042');
+    // Each ground with its legal wording (the seed's words).
+    const absconding = ua.getByRole('radio', { name: /Risk the suspect absconds or can no longer be identified/ });
+    expect(await ua.locator('fieldset.grounds').textContent()).toContain(
+      'Real grounds for the suspect to abscond, or his subsequent identification will be impossible.',
+    );
+    await absconding.check();
+    await ua.getByLabel('Question').fill('Is Ivan Horbenko registered at a hotel in Warsaw?');
+    // No statement: refused, and the refusal said in words (QUERY_STATEMENT_REQUIRED from the catalogue).
+    await ua.getByRole('button', { name: 'Open the query' }).click();
+    const refusal = ua.getByRole('alert');
+    await refusal.waitFor({ timeout: LIVE_MS });
+    expect(await refusal.textContent()).toBe(
+      'The query was not opened: the statement of the specific grounds is required: say why this case meets the ground.',
+    );
+    expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(ua, 'query-form-refused-390px');
+
+    const statement = 'The suspect bought a one-way ticket Warsaw-Dubai for tonight.';
+    await ua.getByLabel('Statement of the specific grounds').fill(statement);
+    await ua.getByRole('button', { name: 'Open the query' }).click();
+    await ua
+      .getByRole('heading', { level: 1, name: 'Operational query, case 12026100000000042' })
+      .waitFor({ timeout: LIVE_MS });
+    const uaNcbTrack = ua.locator('[data-track="ncb"]');
+    await uaNcbTrack.and(ua.locator('[data-state="NOTIFIED"]')).waitFor({ timeout: LIVE_MS });
+    expect(await uaNcbTrack.textContent()).toContain('Notified, awaiting acknowledgement');
+    expect(await ua.locator('[data-track="formal-request"]').textContent()).toContain('Awaiting the formal request');
+    // The deadline counts down, its absolute time on hover.
+    const deadline = ua.locator('[data-track="formal-request"] time');
+    expect(await deadline.textContent()).toMatch(/^in \d+/);
+    expect(await deadline.getAttribute('title')).toMatch(/\d/);
+
+    // The desk: the notification live, the statement decrypted in its page, the count in the title.
+    const notification = desk.locator('.notification').filter({ hasText: 'case 12026100000000042' });
+    await notification.locator('.statement').waitFor({ timeout: LIVE_MS });
+    expect(await notification.locator('.statement').textContent()).toBe(statement);
+    expect(await notification.locator('[data-ground]').getAttribute('data-ground')).toBe('ABSCONDING_RISK');
+    expect(await notification.textContent()).toContain('ua.officer (UA-NPU, UA)');
+    expect(await notification.textContent()).toContain('pl.officer (PL-KGP, PL)');
+    await desk.locator('[data-pending="1"]').waitFor({ timeout: LIVE_MS });
+    expect(await desk.title()).toBe('(1) NCP Hub console');
+    await screenshot(desk, 'ncb-desk');
+    // Acknowledged with the keyboard.
+    await notification.getByRole('button', { name: 'Acknowledge' }).focus();
+    await desk.keyboard.press('Enter');
+    await desk.locator('[data-pending="0"]').waitFor({ timeout: LIVE_MS });
+    await notification.locator('[data-track="ncb"][data-state="ACKNOWLEDGED"]').waitFor({ timeout: LIVE_MS });
+    expect(await desk.title()).toBe('NCP Hub console');
+
+    // The UA officer's follow-up: the NCB track acknowledged, live (the SDK's query event).
+    await uaNcbTrack.and(ua.locator('[data-state="ACKNOWLEDGED"]')).waitFor({ timeout: LIVE_MS });
+    expect(await uaNcbTrack.textContent()).toContain('Acknowledged — by ua.ncb.desk (NCB-UA)');
+    await screenshot(ua, 'query-follow-up-390px');
+    expect(await ua.locator('.warnings li').allTextContents()).toEqual([]);
     expect(problems).toEqual([]);
   }, 90_000);
 });

@@ -15,14 +15,40 @@ export function membersText(session: Session, members: { agency: string; officer
 /** The conversations of this officer, with their unread counts. */
 export function Conversations({ t, session }: { t: Translate; session: Session }) {
   const states = [...session.conversations.values()].filter((s) => s.conversation.members.length > 0);
+  const queries = [...session.queries.queries.values()].sort((a, b) => b.openedAt - a.openedAt);
   return (
     <section aria-labelledby="view-title" class="view">
       <div class="view-head">
         <Heading>{t('conversations.title')}</Heading>
-        <a class="button" href="#/new">
-          {t('conversations.new')}
-        </a>
+        <div class="actions">
+          <a class="button" href="#/new">
+            {t('conversations.new')}
+          </a>
+          {session.roles.includes('officer') && (
+            <a class="button" href="#/query">
+              {t('conversations.newQuery')}
+            </a>
+          )}
+        </div>
       </div>
+      {queries.length > 0 && (
+        <>
+          <h2>{t('conversations.queries')}</h2>
+          <ul class="queries">
+            {queries.map((query) => (
+              <li key={query.id}>
+                <a href={`#/q/${query.id}`} data-query={query.id}>
+                  {t('conversations.queryItem', {
+                    caseReference: query.caseReference,
+                    counterpart: `${query.counterpart.officer} (${query.counterpart.agency})`,
+                    status: t(`query.status.${query.status}`),
+                  })}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       {states.length === 0 ? (
         <p>{t('conversations.empty')}</p>
       ) : (
