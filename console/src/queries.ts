@@ -70,11 +70,14 @@ export class QueryBook {
 
   #onEvent(event: QueryEvent): void {
     this.#put(event.query);
-    if (event.type === 'notification' && !this.notified.includes(event.query.id)) {
-      this.notified.push(event.query.id);
-      this.#changed();
-      this.#read(event.query);
-    }
+    if (event.type === 'notification') this.#notify(event.query);
+  }
+
+  #notify(view: QueryView): void {
+    if (this.notified.includes(view.id)) return;
+    this.notified.push(view.id);
+    this.#changed();
+    this.#read(view);
   }
 
   /** Decrypts the statement of a query (an NCB desk's, or the counterpart's) once. */
@@ -93,10 +96,21 @@ export class QueryBook {
     );
   }
 
-  /** Lists what the hub lets this user see (after each connection). */
-  async load(): Promise<void> {
+  /**
+   * Lists what the hub lets this user see (after each connection); an NCB desk, the notifications
+   * it has not acknowledged. Those come as `query` events too, but the SDK delivers each event once
+   * per device, so after a reload of the tab (the same device) only this list brings them back.
+   */
+  async load(ncb: boolean): Promise<void> {
     try {
       for (const view of await this.#client.listQueries()) this.queries.set(view.id, view);
+      if (ncb) {
+        for (const event of await this.#client.pendingQueries()) {
+          if (event.type !== 'notification') continue;
+          this.queries.set(event.query.id, event.query);
+          this.#notify(event.query);
+        }
+      }
       this.#changed();
     } catch (error) {
       this.#warn(error);

@@ -156,7 +156,7 @@ export class Session {
       this.roles = (await this.client.connect()).identity.roles;
       if (attestation) await this.client.publishDevice(attestation);
       await this.#loadConversations();
-      await this.queries.load();
+      await this.queries.load(this.roles.includes('ncb'));
     } catch (error) {
       await this.client.close().catch(() => {});
       throw error;
@@ -212,7 +212,7 @@ export class Session {
   #listen(): void {
     this.#on('ready', () => {
       this.status = 'ready';
-      this.queries.load().catch(() => {});
+      this.queries.load(this.roles.includes('ncb')).catch(() => {});
       this.#loadConversations().catch((error) => this.#warn('warning.error', { reason: describeError(error) }));
     });
     this.#on('disconnected', (_reason, error) => {

@@ -6,8 +6,8 @@
  * the PL officer sees it live (unread in the list) and replies, the UA officer sees the reply
  * and its own message marked read. Then an operational query: the UA officer opens one on
  * ABSCONDING_RISK (a first try without a statement is refused, the reason said in words), the
- * NCB-UA desk sees the notification live with the statement decrypted in its page and
- * acknowledges, and the UA officer's follow-up shows the NCB track acknowledged, live.
+ * NCB-UA desk sees the notification live with the statement decrypted in its page, again after
+ * a reload (pending since sign-in), and acknowledges, and the UA officer's follow-up shows the NCB track acknowledged, live.
  * No page breaks the hub's Content-Security-Policy.
  */
 import { mkdir, rm } from 'node:fs/promises';
@@ -253,6 +253,14 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await desk.locator('[data-pending="1"]').waitFor({ timeout: LIVE_MS });
     expect(await desk.title()).toBe('(1) NCP Hub console');
     await screenshot(desk, 'ncb-desk');
+    // A reload (the same device): the notification, still unacknowledged, is there again (the hub's
+    // pending list at sign-in; the SDK delivers each event once per device), its statement decrypted.
+    await desk.reload();
+    await desk.locator('.status.ready').waitFor({ timeout: LIVE_MS });
+    await notification.locator('.statement').waitFor({ timeout: LIVE_MS });
+    expect(await notification.locator('.statement').textContent()).toBe(statement);
+    await desk.locator('[data-pending="1"]').waitFor({ timeout: LIVE_MS });
+    expect(await desk.title()).toBe('(1) NCP Hub console');
     // Acknowledged with the keyboard.
     await notification.getByRole('button', { name: 'Acknowledge' }).focus();
     await desk.keyboard.press('Enter');
