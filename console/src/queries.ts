@@ -38,6 +38,22 @@ export function refusalKey(error: unknown): MessageKey | undefined {
   return (EXPLAINED as readonly unknown[]).includes(code) ? (`query.refused.${code}` as MessageKey) : undefined;
 }
 
+const NCB_PROGRESS = { NOTIFIED: 0, ACK_OVERDUE: 1, ACKNOWLEDGED: 2 } as const;
+const FORMAL_PROGRESS = { AWAITING: 0, OVERDUE: 1, FILED: 2, CONFIRMED: 3 } as const;
+
+/**
+ * How far a query has gone: its states only move forward, so of two views of one query the one
+ * further on is the later (a listing fetched while an event came must not undo the event).
+ */
+function progress(view: QueryView): number {
+  return (
+    NCB_PROGRESS[view.ncb.state] +
+    FORMAL_PROGRESS[view.formalRequest.state] +
+    (view.answeredAt === null ? 0 : 1) +
+    (view.status === 'OPEN' ? 0 : 1)
+  );
+}
+
 export class QueryBook {
   readonly #client: HubClient;
   readonly #changed: () => void;
@@ -64,8 +80,14 @@ export class QueryBook {
   }
 
   #put(view: QueryView): void {
-    this.queries.set(view.id, view);
+    this.#keep(view);
     this.#changed();
+  }
+
+  /** Keeps `view` unless the one known is further on. */
+  #keep(view: QueryView): void {
+    const known = this.queries.get(view.id);
+    if (!known || progress(view) >= progress(known)) this.queries.set(view.id, view);
   }
 
   #onEvent(event: QueryEvent): void {
@@ -103,11 +125,11 @@ export class QueryBook {
    */
   async load(ncb: boolean): Promise<void> {
     try {
-      for (const view of await this.#client.listQueries()) this.queries.set(view.id, view);
+      for (const view of await this.#client.listQueries()) this.#keep(view);
       if (ncb) {
         for (const event of await this.#client.pendingQueries()) {
           if (event.type !== 'notification') continue;
-          this.queries.set(event.query.id, event.query);
+          this.#keep(event.query);
           this.#notify(event.query);
         }
       }

@@ -272,6 +272,20 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await uaNcbTrack.and(ua.locator('[data-state="ACKNOWLEDGED"]')).waitFor({ timeout: LIVE_MS });
     expect(await uaNcbTrack.textContent()).toContain('Acknowledged — by ua.ncb.desk (NCB-UA)');
     await screenshot(ua, 'query-follow-up-390px');
+
+    // The counterpart: the query's conversation in the list, the question decrypted, and from it
+    // the follow-up (the hub lets the counterpart's agency see the query).
+    await pl.evaluate(() => {
+      location.hash = '#/';
+    });
+    const plQuery = pl.locator('.conversation-link').filter({ hasText: 'Operational query, case 12026100000000042' });
+    await plQuery.click({ timeout: LIVE_MS });
+    await pl
+      .locator('.message.theirs')
+      .filter({ hasText: 'Is Ivan Horbenko registered at a hotel in Warsaw?' })
+      .waitFor({ timeout: LIVE_MS });
+    await pl.getByRole('link', { name: 'The follow-up of the operational query, case 12026100000000042' }).click();
+    await pl.locator('[data-track="ncb"][data-state="ACKNOWLEDGED"]').waitFor({ timeout: LIVE_MS });
     expect(await ua.locator('.warnings li').allTextContents()).toEqual([]);
     expect(problems).toEqual([]);
   }, 90_000);

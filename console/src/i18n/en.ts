@@ -126,6 +126,7 @@ export const en = {
   'conversation.safetyNumberHelp':
     'Compare it with your correspondent by phone: it is the same unless keys were substituted.',
   'conversation.safetyNumberUnavailable': 'Not available yet: {reason}',
+  'conversation.queryFollowUp': 'The follow-up of the operational query, case {caseReference}',
   'conversation.messages': 'Messages',
   'conversation.noMessages': 'No message yet in this session.',
   'conversation.you': 'You',

@@ -127,6 +127,7 @@ export const uk: Catalogue = {
   'conversation.safetyNumber': 'Код безпеки з {officer}',
   'conversation.safetyNumberHelp': 'Звірте його зі співрозмовником телефоном: він однаковий, якщо ключі не підмінено.',
   'conversation.safetyNumberUnavailable': 'Поки недоступний: {reason}',
+  'conversation.queryFollowUp': 'Контроль виконання оперативного запиту, справа {caseReference}',
   'conversation.messages': 'Повідомлення',
   'conversation.noMessages': 'У цьому сеансі повідомлень ще немає.',
   'conversation.you': 'Ви',

@@ -92,6 +92,7 @@ export function ConversationView({
     );
   }
   const others = session.others(state.conversation.members);
+  const basis = state.conversation.basis;
   const time = new Intl.DateTimeFormat(language, { hour: '2-digit', minute: '2-digit' });
 
   const submit = (event: Event) => {
@@ -108,6 +109,11 @@ export function ConversationView({
         ← {t('conversation.back')}
       </a>
       <Heading>{t('conversation.title', { members: membersText(session, state.conversation.members) })}</Heading>
+      {basis.type === 'operational-query' && (
+        <p>
+          <a href={`#/q/${basis.query}`}>{t('conversation.queryFollowUp', { caseReference: basis.caseReference })}</a>
+        </p>
+      )}
       {others.map((officer) => (
         <SafetyNumber key={`${officer.agency}/${officer.officer}`} t={t} session={session} officer={officer} />
       ))}
