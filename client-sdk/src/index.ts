@@ -9,6 +9,8 @@ export type {
   MembershipChainResult,
   MessageContent,
   OpenEnvelopeInput,
+  PassphraseBox,
+  PassphraseLimits,
   SafetyNumberSide,
   SealEnvelopeInput,
   Sodium,
@@ -30,13 +32,17 @@ export {
   hashMembershipRecord,
   importDeviceKeys,
   MAX_TEXT_LENGTH,
+  MIN_PASSPHRASE_LENGTH,
   membershipSigningInput,
   messageContentSchema,
   openEnvelope,
+  openWithPassphrase,
+  PASSPHRASE_LIMITS,
   randomBytes,
   receiptSigningInput,
   safetyNumber,
   sealEnvelope,
+  sealWithPassphrase,
   signMembershipRecord,
   signReceipt,
   storedDeviceKeysSchema,
@@ -72,6 +78,8 @@ export {
 } from '@ncp-hub/protocol';
 export { RECONNECT_FAILED } from './client/connection.js';
 export type { CreateConversationOptions } from './client/conversations.js';
+export type { ExportDeviceOptions } from './client/device-export.js';
+export { exportDevice, importDevice } from './client/device-export.js';
 export { HubClient } from './client/hub-client.js';
 export type {
   Conversation,

@@ -71,9 +71,11 @@ export const ERROR_CODES_BY_FAMILY = {
   ],
   /**
    * Raised by the SDK itself, never sent by the hub: the hub cannot be reached, the client is
-   * not connected, a request got no answer in time, an envelope failed a recipient's check.
+   * not connected, a request got no answer in time, an envelope failed a recipient's check,
+   * a passphrase-protected key export that does not open (wrong passphrase, changed byte,
+   * unknown version, Argon2id limits out of range).
    */
-  client: ['HUB_UNREACHABLE', 'NOT_CONNECTED', 'REQUEST_TIMEOUT', 'UNDECRYPTABLE'],
+  client: ['HUB_UNREACHABLE', 'NOT_CONNECTED', 'REQUEST_TIMEOUT', 'UNDECRYPTABLE', 'KEY_EXPORT_INVALID'],
   /** Anything unexpected. Its message is always the same; the cause is logged, never sent. */
   internal: ['INTERNAL'],
 } as const;

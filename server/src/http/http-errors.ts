@@ -49,6 +49,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<HubErrorCode, number>> = {
   NOT_CONNECTED: 503,
   REQUEST_TIMEOUT: 504,
   UNDECRYPTABLE: 400,
+  KEY_EXPORT_INVALID: 400,
   INTERNAL: 500,
 };
 
