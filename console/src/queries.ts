@@ -65,18 +65,27 @@ export class QueryBook {
   /** Statements decrypted (or not), by query. */
   readonly statements = new Map<QueryId, Statement>();
 
-  constructor(client: HubClient, changed: () => void, warn: (error: unknown) => void) {
+  /** This user's agency: an NCB desk acknowledges the queries of its own NCB track only. */
+  readonly #agency: string;
+
+  constructor(client: HubClient, agency: string, changed: () => void, warn: (error: unknown) => void) {
     this.#client = client;
+    this.#agency = agency;
     this.#changed = changed;
     this.#warn = warn;
     client.on('query', (event) => this.#onEvent(event));
   }
 
-  /** The NCB desk's notifications not acknowledged yet. */
+  /** Whether this desk is the one to acknowledge `view` (not an NCB only informed of it). */
+  mustAcknowledge(view: QueryView): boolean {
+    return view.ncb.agency === this.#agency && view.ncb.state !== 'ACKNOWLEDGED' && view.status === 'OPEN';
+  }
+
+  /** The NCB desk's notifications it has to acknowledge and has not yet. */
   get pending(): QueryView[] {
     return this.notified
       .map((id) => this.queries.get(id))
-      .filter((view): view is QueryView => view !== undefined && view.ncb.state !== 'ACKNOWLEDGED');
+      .filter((view): view is QueryView => view !== undefined && this.mustAcknowledge(view));
   }
 
   #put(view: QueryView): void {

@@ -111,6 +111,7 @@ export class Session {
     this.client = client;
     this.queries = new QueryBook(
       client,
+      identity.agency,
       () => this.#changed(),
       (error) => this.#warn('warning.error', { reason: describeError(error) }),
     );

@@ -287,6 +287,16 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await pl.getByRole('link', { name: 'The follow-up of the operational query, case 12026100000000042' }).click();
     await pl.locator('[data-track="ncb"][data-state="ACKNOWLEDGED"]').waitFor({ timeout: LIVE_MS });
     expect(await ua.locator('.warnings li').allTextContents()).toEqual([]);
+
+    // The follow-up in Ukrainian: the catalogue's words for the tracks and the ground.
+    await ua.locator('header select').selectOption('uk');
+    await ua
+      .getByRole('heading', { level: 1, name: 'Оперативний запит, справа 12026100000000042' })
+      .waitFor({ timeout: LIVE_MS });
+    expect(await uaNcbTrack.textContent()).toContain('Підтверджено');
+    expect(await ua.locator('.facts').textContent()).toContain(
+      'Ризик, що підозрюваний переховуватиметься або його не вдасться встановити',
+    );
     expect(problems).toEqual([]);
   }, 90_000);
 });

@@ -22,7 +22,7 @@ function Notification({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const statement = session.queries.statements.get(query.id);
-  const acknowledged = query.ncb.state === 'ACKNOWLEDGED';
+  const toAcknowledge = session.queries.mustAcknowledge(query);
   const acknowledge = async () => {
     setBusy(true);
     setError(undefined);
@@ -73,7 +73,7 @@ function Notification({
         <p class="error">{t('ncb.undecryptable', { reason: statement.error })}</p>
       )}
       <QueryTracks t={t} language={language} query={query} />
-      {!acknowledged && (
+      {toAcknowledge && (
         <button type="button" onClick={acknowledge} disabled={busy}>
           {t('ncb.acknowledge')}
         </button>
