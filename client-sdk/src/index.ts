@@ -1,5 +1,6 @@
 // The SDK's public API, every name explicit. Node-only pieces (FileKeyStore) are in
-// "@ncp-hub/client-sdk/node"; the wire contract is "@ncp-hub/protocol" and the end-to-end
+// "@ncp-hub/client-sdk/node", moving a device under a passphrase (libsodium's larger build) in
+// "@ncp-hub/client-sdk/device-export"; the wire contract is "@ncp-hub/protocol" and the end-to-end
 // formats "@ncp-hub/crypto" (re-exported here for applications that use the SDK alone).
 
 export type {
@@ -9,8 +10,6 @@ export type {
   MembershipChainResult,
   MessageContent,
   OpenEnvelopeInput,
-  PassphraseBox,
-  PassphraseLimits,
   SafetyNumberSide,
   SealEnvelopeInput,
   Sodium,
@@ -32,17 +31,13 @@ export {
   hashMembershipRecord,
   importDeviceKeys,
   MAX_TEXT_LENGTH,
-  MIN_PASSPHRASE_LENGTH,
   membershipSigningInput,
   messageContentSchema,
   openEnvelope,
-  openWithPassphrase,
-  PASSPHRASE_LIMITS,
   randomBytes,
   receiptSigningInput,
   safetyNumber,
   sealEnvelope,
-  sealWithPassphrase,
   signMembershipRecord,
   signReceipt,
   storedDeviceKeysSchema,
@@ -78,8 +73,6 @@ export {
 } from '@ncp-hub/protocol';
 export { RECONNECT_FAILED } from './client/connection.js';
 export type { CreateConversationOptions } from './client/conversations.js';
-export type { ExportDeviceOptions } from './client/device-export.js';
-export { exportDevice, importDevice } from './client/device-export.js';
 export { HubClient } from './client/hub-client.js';
 export type {
   Conversation,

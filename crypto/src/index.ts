@@ -26,13 +26,6 @@ export {
   signMembershipRecord,
   verifyMembershipChain,
 } from './membership-crypto.js';
-export type { PassphraseBox, PassphraseLimits } from './passphrase-box.js';
-export {
-  MIN_PASSPHRASE_LENGTH,
-  openWithPassphrase,
-  PASSPHRASE_LIMITS,
-  sealWithPassphrase,
-} from './passphrase-box.js';
 export { receiptSigningInput, signReceipt, verifyReceipt } from './receipt-crypto.js';
 export type { Sodium } from './sodium.js';
 export { getSodium, randomBytes } from './sodium.js';

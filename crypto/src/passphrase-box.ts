@@ -38,7 +38,7 @@ export const PASSPHRASE_LIMITS = {
   ceiling: { opslimit: 16, memlimit: 1_073_741_824 },
 } as const satisfies Record<string, PassphraseLimits>;
 
-/** The shortest passphrase {@link sealWithPassphrase} takes, in characters. */
+/** The shortest passphrase a device export (`sealWithPassphrase`) takes, in characters. */
 export const MIN_PASSPHRASE_LENGTH = 8;
 
 const SALT_BYTES = 16;

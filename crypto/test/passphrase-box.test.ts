@@ -1,6 +1,11 @@
 import { fromBase64url, toBase64url } from '@ncp-hub/protocol';
 import { describe, expect, it } from 'vitest';
-import { openWithPassphrase, PASSPHRASE_LIMITS, type PassphraseBox, sealWithPassphrase } from '../src/index.js';
+import {
+  openWithPassphrase,
+  PASSPHRASE_LIMITS,
+  type PassphraseBox,
+  sealWithPassphrase,
+} from '../src/passphrase-box.js';
 
 const passphrase = 'correct horse battery staple';
 const secret = new TextEncoder().encode('the device keys, say');

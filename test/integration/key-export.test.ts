@@ -4,7 +4,8 @@
  * sequence continues (its correspondent does not refuse its next message as a replay).
  * Real hub, real sockets, real Redis; Argon2id at the interactive floor to keep the test short.
  */
-import { exportDevice, importDevice, MemoryKeyStore, PASSPHRASE_LIMITS } from '@ncp-hub/client-sdk';
+import { MemoryKeyStore } from '@ncp-hub/client-sdk';
+import { exportDevice, importDevice, PASSPHRASE_LIMITS } from '@ncp-hub/client-sdk/device-export';
 import type { ConversationBasis } from '@ncp-hub/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

@@ -1,10 +1,10 @@
+import { importDeviceKeys } from '@ncp-hub/crypto';
 import {
-  importDeviceKeys,
   openWithPassphrase,
   PASSPHRASE_LIMITS,
   type PassphraseLimits,
   sealWithPassphrase,
-} from '@ncp-hub/crypto';
+} from '@ncp-hub/crypto/passphrase-box';
 import { ClientError, type DeviceId, deviceIdSchema } from '@ncp-hub/protocol';
 import { z } from 'zod';
 import { type KeyStore, MAX_KEY_LENGTH } from '../store/key-store.js';

@@ -1,4 +1,5 @@
-import { exportDeviceKeys, PASSPHRASE_LIMITS } from '@ncp-hub/crypto';
+import { exportDeviceKeys } from '@ncp-hub/crypto';
+import { PASSPHRASE_LIMITS } from '@ncp-hub/crypto/passphrase-box';
 import { fromBase64url, toBase64url } from '@ncp-hub/protocol';
 import { describe, expect, it } from 'vitest';
 import { exportDevice, importDevice } from '../../src/client/device-export.js';

@@ -1,0 +1,6 @@
+/**
+ * Moving a device between key stores under a passphrase.
+ *
+ * @module @ncp-hub/client-sdk/device-export
+ */
+export * from '@ncp-hub/client-sdk/device-export';
