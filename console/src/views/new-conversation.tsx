@@ -3,6 +3,7 @@ import type { DevIdentity } from '../dev-api.js';
 import type { Translate } from '../i18n/index.js';
 import { navigate } from '../router.js';
 import { describeError, type Session } from '../session.js';
+import { type Counterpart, CounterpartField, chosen, NO_COUNTERPART } from './counterpart-field.js';
 import { Heading } from './heading.js';
 
 /** A direct conversation with an officer of another agency, on a formal request. */
@@ -17,9 +18,7 @@ export function NewConversation({
 }) {
   const others = (identities ?? []).filter((who) => who.agency !== session.identity.agency);
   const development = identities !== undefined;
-  const [choice, setChoice] = useState('');
-  const [agency, setAgency] = useState('');
-  const [officer, setOfficer] = useState('');
+  const [counterpart, setCounterpart] = useState<Counterpart>(NO_COUNTERPART);
   const [reference, setReference] = useState(development ? 'DEV/2026/1' : '');
   const [caseReference, setCaseReference] = useState(development ? 'DEV-CASE-1' : '');
   const [error, setError] = useState<string | undefined>();
@@ -27,12 +26,7 @@ export function NewConversation({
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    const member = development
-      ? (() => {
-          const [a, o] = choice.split('/');
-          return a && o ? { agency: a, officer: o } : undefined;
-        })()
-      : { agency: agency.trim(), officer: officer.trim() };
+    const member = chosen(counterpart);
     if (!member || member.agency === session.identity.agency) {
       setError(t('new.sameAgency'));
       return;
@@ -55,30 +49,13 @@ export function NewConversation({
     <section aria-labelledby="view-title" class="view">
       <Heading>{t('new.title')}</Heading>
       <form class="stack" onSubmit={submit}>
-        {development ? (
-          <label>
-            {t('new.officer')}
-            <select required value={choice} onChange={(e) => setChoice(e.currentTarget.value)} name="officer">
-              <option value="">{t('new.choose')}</option>
-              {others.map((who) => (
-                <option key={`${who.agency}/${who.officer}`} value={`${who.agency}/${who.officer}`}>
-                  {who.officer} — {who.label}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : (
-          <>
-            <label>
-              {t('new.agency')}
-              <input required value={agency} onInput={(e) => setAgency(e.currentTarget.value)} autocomplete="off" />
-            </label>
-            <label>
-              {t('new.officerId')}
-              <input required value={officer} onInput={(e) => setOfficer(e.currentTarget.value)} autocomplete="off" />
-            </label>
-          </>
-        )}
+        <CounterpartField
+          t={t}
+          label={t('new.officer')}
+          candidates={development ? others : undefined}
+          value={counterpart}
+          onChange={setCounterpart}
+        />
         <label>
           {t('new.reference')}
           <input required maxLength={200} value={reference} onInput={(e) => setReference(e.currentTarget.value)} />

@@ -6,6 +6,7 @@ import type { Translate } from '../i18n/index.js';
 import { GROUND_CHOICES, refusalKey } from '../queries.js';
 import { navigate } from '../router.js';
 import { describeError, type Session } from '../session.js';
+import { type Counterpart, CounterpartField, chosen, NO_COUNTERPART } from './counterpart-field.js';
 import { Heading } from './heading.js';
 
 /**
@@ -27,9 +28,7 @@ export function NewQuery({
     (who) => who.roles.includes('officer') && who.agency !== session.identity.agency && who.country !== own?.country,
   );
   const development = identities !== undefined;
-  const [choice, setChoice] = useState('');
-  const [agency, setAgency] = useState('');
-  const [officer, setOfficer] = useState('');
+  const [counterpart, setCounterpart] = useState<Counterpart>(NO_COUNTERPART);
   const [caseReference, setCaseReference] = useState('');
   const [ground, setGround] = useState<Ground | ''>('');
   const [statement, setStatement] = useState('');
@@ -39,13 +38,13 @@ export function NewQuery({
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    const [a, o] = development ? choice.split('/') : [agency.trim(), officer.trim()];
-    if (!a || !o || !ground) return;
+    const member = chosen(counterpart);
+    if (!member || !ground) return;
     setBusy(true);
     setError(undefined);
     try {
       const query = await session.queries.open({
-        counterpart: { agency: a, officer: o },
+        counterpart: member,
         caseReference: caseReference.trim(),
         ground,
         statement,
@@ -64,30 +63,13 @@ export function NewQuery({
       <Heading>{t('query.new.title')}</Heading>
       <p class="hint">{t('query.new.intro')}</p>
       <form class="stack" onSubmit={submit}>
-        {development ? (
-          <label>
-            {t('query.new.counterpart')}
-            <select required value={choice} onChange={(e) => setChoice(e.currentTarget.value)} name="counterpart">
-              <option value="">{t('new.choose')}</option>
-              {others.map((who) => (
-                <option key={`${who.agency}/${who.officer}`} value={`${who.agency}/${who.officer}`}>
-                  {who.officer} — {who.label}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : (
-          <>
-            <label>
-              {t('new.agency')}
-              <input required value={agency} onInput={(e) => setAgency(e.currentTarget.value)} autocomplete="off" />
-            </label>
-            <label>
-              {t('new.officerId')}
-              <input required value={officer} onInput={(e) => setOfficer(e.currentTarget.value)} autocomplete="off" />
-            </label>
-          </>
-        )}
+        <CounterpartField
+          t={t}
+          label={t('query.new.counterpart')}
+          candidates={development ? others : undefined}
+          value={counterpart}
+          onChange={setCounterpart}
+        />
         <label>
           {t('new.caseReference')}
           <input
