@@ -7,36 +7,17 @@
  * afterwards. Once memory is freed, every message acknowledged to a sender reaches each other
  * member's application exactly once, checked over the clients' own histories.
  */
-import { rm } from 'node:fs/promises';
-import { type RedisServer, startRedisServer } from '@ncp-hub/server';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { streamThroughFault } from '../helpers/delivery-history.js';
-import { makeTempDir, startTestHub, type TestHub } from '../helpers/hub.js';
 import { closeAllClients, recorded } from '../helpers/officers.js';
-import { fillUp, makeRoom } from '../helpers/redis-memory.js';
+import { fillUp, makeRoom, useHubOnOwnRedis } from '../helpers/redis-memory.js';
 
-let dir: string;
-let redis: RedisServer;
-let admin: Redis;
-let hub: TestHub;
-
-beforeAll(async () => {
-  dir = await makeTempDir();
-  redis = await startRedisServer({ dir, password: false, appendOnly: true });
-  admin = new Redis(redis.url);
-  hub = await startTestHub({ REDIS_URL: redis.url });
-});
+const own = useHubOnOwnRedis();
 afterEach(() => closeAllClients());
-afterAll(async () => {
-  await hub?.stop();
-  admin?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
 
 describe('Redis out of memory mid-stream', () => {
   it('refuses sends BUSY with retryAfter, and once memory is freed every acknowledged message reaches each recipient once', async () => {
+    const { hub, admin } = own;
     let filler: string[] = [];
     const { figures, clients, senders } = await streamThroughFault(
       hub,

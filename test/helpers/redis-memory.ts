@@ -1,4 +1,52 @@
-import type { Redis } from 'ioredis';
+import { rm } from 'node:fs/promises';
+import { type RedisServer, startRedisServer } from '@ncp-hub/server';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { makeTempDir, startTestHub, type TestHub } from './hub.js';
+
+/** What {@link useHubOnOwnRedis} gives a suite, once its `beforeAll` has run. */
+export interface HubOnOwnRedis {
+  /** The suite's own redis-server (AOF on), whose memory the suite may fill. */
+  readonly redis: RedisServer;
+  /** A connection to it, for the suite's own commands (fillUp, makeRoom). */
+  readonly admin: Redis;
+  readonly hub: TestHub;
+}
+
+/**
+ * A hub on a redis-server of the suite's own, started before its tests and stopped after
+ * (Redis's folder removed): for the suites that fill that Redis up.
+ */
+export function useHubOnOwnRedis(): HubOnOwnRedis {
+  const state: { dir?: string; redis?: RedisServer; admin?: Redis; hub?: TestHub } = {};
+  beforeAll(async () => {
+    state.dir = await makeTempDir();
+    state.redis = await startRedisServer({ dir: state.dir, password: false, appendOnly: true });
+    state.admin = new Redis(state.redis.url);
+    state.hub = await startTestHub({ REDIS_URL: state.redis.url });
+  });
+  afterAll(async () => {
+    await state.hub?.stop();
+    state.admin?.disconnect();
+    await state.redis?.stop();
+    if (state.dir) await rm(state.dir, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useHubOnOwnRedis: used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get redis() {
+      return started(state.redis);
+    },
+    get admin() {
+      return started(state.admin);
+    },
+    get hub() {
+      return started(state.hub);
+    },
+  };
+}
 
 /** Redis's `used_memory`, in bytes. */
 export async function usedMemory(admin: Redis): Promise<number> {

@@ -6,40 +6,21 @@
  * lost. Against a redis-server of this suite's own, whose `maxmemory` the test lowers.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { EVENTS, toBase64url } from '@ncp-hub/protocol';
-import { type RedisServer, startRedisServer } from '@ncp-hub/server';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/agencies.js';
-import { makeTempDir, startTestHub, type TestHub } from '../helpers/hub.js';
 import { createConversation, envelopeFrom, itemsOf, published, request } from '../helpers/raw-devices.js';
-import { fillUp, makeRoom } from '../helpers/redis-memory.js';
+import { fillUp, makeRoom, useHubOnOwnRedis } from '../helpers/redis-memory.js';
 import { closeAllSockets, refusal } from '../helpers/sockets.js';
 
-let dir: string;
-let redis: RedisServer;
-let admin: Redis;
-let hub: TestHub;
-
-beforeAll(async () => {
-  dir = await makeTempDir();
-  redis = await startRedisServer({ dir, password: false, appendOnly: true });
-  admin = new Redis(redis.url);
-  hub = await startTestHub({ REDIS_URL: redis.url });
-});
+const own = useHubOnOwnRedis();
 afterEach(() => closeAllSockets());
-afterAll(async () => {
-  await hub?.stop();
-  admin?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
 
 const BUSY = { code: 'BUSY', message: expect.any(String), retryAfter: 5000 };
 
 describe('Redis out of memory', () => {
   it('answers a send BUSY with retryAfter, stores nothing of it, and loses nothing acknowledged', async () => {
+    const { hub, admin } = own;
     const ua = await published(hub, hub.agencies['UA-NPU'], 'ua.oom', 'ua-1');
     const pl = await published(hub, hub.agencies['PL-KGP'], 'pl.oom', 'pl-1');
     const conv = await createConversation(ua, pl, 1);
@@ -76,6 +57,7 @@ describe('Redis out of memory', () => {
   });
 
   it('answers a handshake and an HTTP request, which write their audit entry, BUSY with retryAfter (HTTP 503)', async () => {
+    const { hub, admin } = own;
     const filler = await fillUp(admin);
     try {
       const token = await tokenFor(hub.agencies['UA-NPU'], { officer: 'ua.oom.later' });
