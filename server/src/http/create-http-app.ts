@@ -145,11 +145,11 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     next();
   });
 
-  app.get('/healthz', budget.byAddress, (_req, res) => {
+  app.get('/healthz', budget.probeByAddress, (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', budget.byAddress, async (_req, res) => {
+  app.get('/readyz', budget.probeByAddress, async (_req, res) => {
     const readiness = await deps.readiness();
     if (registry.badFiles.length > 0) {
       readiness.checks = { ...readiness.checks, registryBadFiles: [...registry.badFiles] };
@@ -161,7 +161,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     res.json({ keys: [deps.hubPublicJwk] });
   });
 
-  app.get('/metrics', budget.byAddress, async (_req, res) => {
+  app.get('/metrics', budget.probeByAddress, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });

@@ -77,18 +77,26 @@ export class HttpBudget {
     await this.limits.read.take(officer);
   }
 
-  /**
-   * Middleware of the routes without a token: the `read` budget of the peer's address; for the
-   * {@link PROBE_PATHS}, a budget of the same size kept in this node's memory (`probes`), so
-   * that they answer at once even when Redis does not.
-   */
+  /** Middleware of the routes without a token: the `read` budget of the peer's address. */
   readonly byAddress = (req: Request, _res: Response, next: NextFunction): void => {
-    const budget = PROBE_PATHS.has(req.path) ? this.probes : this.limits.read;
-    Promise.resolve(budget.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
+    takeFor(this.limits.read, req, next);
+  };
+
+  /**
+   * Middleware of the {@link PROBE_PATHS}: a budget of the peer's address of the same size, kept
+   * in this node's memory (`probes`), so that they answer at once even when Redis does not.
+   */
+  readonly probeByAddress = (req: Request, _res: Response, next: NextFunction): void => {
+    takeFor(this.probes, req, next);
   };
 }
 
 /** The `Retry-After` header (whole seconds, rounded up) of a refusal that carries `retryAfter`. */
 export function retryAfterSeconds(error: HubError): string | undefined {
   return error.retryAfter === undefined ? undefined : String(Math.ceil(error.retryAfter / 1000));
+}
+
+/** Takes one unit of `budget` for the request's peer address, then goes on (or on to the refusal). */
+function takeFor(budget: RateLimiter, req: Request, next: NextFunction): void {
+  Promise.resolve(budget.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
 }
