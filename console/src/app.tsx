@@ -10,13 +10,17 @@ import {
 } from './i18n/index.js';
 import { navigate, useRoute } from './router.js';
 import { describeError, Session, savedIdentity, type Warning } from './session.js';
+import { Auditor } from './views/auditor.js';
+import { CentralAuthority } from './views/authority.js';
 import { ConversationView } from './views/conversation.js';
+import { DeviceView } from './views/device.js';
 import { Conversations } from './views/conversations.js';
 import { NcbDesk } from './views/ncb-desk.js';
 import { NewConversation } from './views/new-conversation.js';
 import { NewQuery } from './views/new-query.js';
 import { QueryFollowUp } from './views/query.js';
 import { SignIn, useDevIdentities } from './views/sign-in.js';
+import { Supervisor } from './views/supervisor.js';
 
 /** Re-renders on every change of the session. */
 function useSessionVersion(session: Session | undefined): number {
@@ -109,8 +113,16 @@ export function App() {
     main = <QueryFollowUp key={route.id} t={t} language={language} session={session} id={route.id} />;
   } else if (route.name === 'conversation') {
     main = <ConversationView key={route.id} t={t} language={language} session={session} id={route.id} />;
+  } else if (route.name === 'device') {
+    main = <DeviceView t={t} session={session} />;
   } else if (session.roles.includes('ncb')) {
     main = <NcbDesk t={t} language={language} session={session} />;
+  } else if (session.roles.includes('central-authority')) {
+    main = <CentralAuthority t={t} language={language} session={session} />;
+  } else if (session.roles.includes('supervisor')) {
+    main = <Supervisor t={t} language={language} session={session} />;
+  } else if (session.roles.includes('auditor')) {
+    main = <Auditor t={t} language={language} session={session} />;
   } else {
     main = <Conversations t={t} session={session} />;
   }

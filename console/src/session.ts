@@ -92,6 +92,11 @@ async function openDevice(
 export class Session {
   readonly identity: Identity;
   readonly client: HubClient;
+  /**
+   * A bearer token of this officer for the hub's HTTP routes (the audit log): in development
+   * mode a fresh one from the development sign-in, else the pasted token.
+   */
+  readonly token: () => Promise<string>;
   status: ConnectionStatus = 'connecting';
   readonly conversations = new Map<ConversationId, ConversationState>();
   /** Receipts of this officer's messages, by message id. */
@@ -106,9 +111,10 @@ export class Session {
   #warningId = 0;
   readonly #listeners = new Set<() => void>();
 
-  private constructor(identity: Identity, client: HubClient) {
+  private constructor(identity: Identity, client: HubClient, token: () => Promise<string>) {
     this.identity = identity;
     this.client = client;
+    this.token = token;
     this.queries = new QueryBook(
       client,
       identity.agency,
@@ -134,7 +140,9 @@ export class Session {
     });
     const signedIn = await devSignIn(who, client.publicKeys());
     first = signedIn.token;
-    const session = new Session({ agency: who.agency, officer: who.officer, mode: 'dev' }, client);
+    const session = new Session({ agency: who.agency, officer: who.officer, mode: 'dev' }, client, async () => {
+      return (await devSignIn(who)).token;
+    });
     await session.#start(signedIn.attestation ?? undefined);
     return session;
   }
@@ -146,7 +154,8 @@ export class Session {
 
   /** Production: connects the prepared device and publishes the pasted attestation. */
   static async signInWithToken(identity: Identity, client: HubClient): Promise<Session> {
-    const session = new Session(identity, client);
+    const token = identity.token ?? '';
+    const session = new Session(identity, client, async () => token);
     await session.#start(identity.attestation);
     return session;
   }

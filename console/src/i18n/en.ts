@@ -1,5 +1,16 @@
+import { auditorEn } from './auditor.js';
+import { authorityEn } from './authority.js';
+import { deviceEn } from './device.js';
+import { followUpEn } from './follow-up.js';
+import { ncbBoardEn } from './ncb-board.js';
+
 /** The English catalogue: every string the console shows. `{name}` is replaced by {@link translate}. */
 export const en = {
+  ...followUpEn,
+  ...ncbBoardEn,
+  ...authorityEn,
+  ...auditorEn,
+  ...deviceEn,
   'app.title': 'NCP Hub console',
   'app.language': 'Language',
   'app.skip': 'Skip to the content',

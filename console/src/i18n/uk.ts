@@ -1,7 +1,17 @@
+import { auditorUk } from './auditor.js';
+import { authorityUk } from './authority.js';
+import { deviceUk } from './device.js';
 import type { Catalogue } from './en.js';
+import { followUpUk } from './follow-up.js';
+import { ncbBoardUk } from './ncb-board.js';
 
 /** Український каталог. */
 export const uk: Catalogue = {
+  ...followUpUk,
+  ...ncbBoardUk,
+  ...authorityUk,
+  ...auditorUk,
+  ...deviceUk,
   'app.title': 'Консоль NCP Hub',
   'app.language': 'Мова',
   'app.skip': 'Перейти до змісту',
