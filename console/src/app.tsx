@@ -13,8 +13,8 @@ import { describeError, Session, savedIdentity, type Warning } from './session.j
 import { Auditor } from './views/auditor.js';
 import { CentralAuthority } from './views/authority.js';
 import { ConversationView } from './views/conversation.js';
-import { DeviceView } from './views/device.js';
 import { Conversations } from './views/conversations.js';
+import { DeviceView } from './views/device.js';
 import { NcbDesk } from './views/ncb-desk.js';
 import { NewConversation } from './views/new-conversation.js';
 import { NewQuery } from './views/new-query.js';

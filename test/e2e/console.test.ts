@@ -10,68 +10,21 @@
  * a reload (pending since sign-in), and acknowledges, and the UA officer's follow-up shows the NCB track acknowledged, live.
  * No page breaks the hub's Content-Security-Policy.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Hub, loadConfig, startHub } from '@ncp-hub/server';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromiumSkipReason, launchChromium } from '../helpers/browser.js';
-import { buildConsole, TEST_RESULTS_DIR } from '../helpers/console.js';
-import { GENEROUS_BUDGETS, makeTempDir } from '../helpers/hub.js';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumSkipReason } from '../helpers/browser.js';
+import { type ConsoleRig, DESKTOP, LIVE_MS, PHONE, startConsoleRig } from '../helpers/console.js';
 
-const SCREENSHOTS = join(TEST_RESULTS_DIR, 'console');
-const LIVE_MS = 15_000;
+let rig: ConsoleRig;
+let problems: string[];
+const openConsole = (name: string, viewport: { width: number; height: number }): Promise<Page> =>
+  rig.open(name, viewport);
+const signIn = (page: Page, officer: string, home?: string): Promise<void> => rig.signIn(page, officer, home);
+const screenshot = (page: Page, name: string): Promise<void> => rig.screenshot(page, name);
 
-let dataDir: string;
-let hub: Hub;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-/** What the pages said that shows a problem: CSP violations, uncaught errors. */
-const problems: string[] = [];
-
-/** The pages by name: a test that comes back to a person (same context, same device) finds their page. */
-const pages = new Map<string, Page>();
-
-/** A page in a context of its own (its own IndexedDB and sessionStorage), in English; the same one for the same name. */
-async function openConsole(name: string, viewport: { width: number; height: number }): Promise<Page> {
-  const known = pages.get(name);
-  if (known) {
-    await known.setViewportSize(viewport);
-    return known;
-  }
-  const context = await browser.newContext({ viewport, locale: 'en-GB' });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`[${name}] ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`[${name}] ${error.message}`));
-  await page.goto(`${hub.url}/`);
-  pages.set(name, page);
-  return page;
-}
-
-/** Signs in with the development identity's one button; resolves on its home view (the conversations list, or an NCB desk's notifications). */
-async function signIn(page: Page, officer: string, home = 'Conversations'): Promise<void> {
-  // A page already signed in (an earlier test's) goes to its home view.
-  if (await page.getByText(new RegExp(`^Signed in as ${officer.replaceAll('.', '\\.')} \\(`)).isVisible()) {
-    await page.evaluate(() => {
-      location.hash = '#/';
-    });
-    await page.getByRole('heading', { level: 1, name: home }).waitFor({ timeout: LIVE_MS });
-    return;
-  }
-  await page.locator(`button[data-officer="${officer}"]`).click();
-  const listed = page.getByRole('heading', { level: 1, name: home });
-  // A failed sign-in says why on the page: fail with that rather than with a timeout.
-  await listed.or(page.locator('.error')).first().waitFor({ timeout: LIVE_MS });
-  if (!(await listed.isVisible())) throw new Error(`${officer}: ${await page.locator('.error').first().textContent()}`);
-  await page.locator('.status.ready').waitFor({ timeout: LIVE_MS });
-}
-
-/** Screenshots of the viewport for a reviewer to look at (not compared), in test-results/ (ignored by git). */
-function screenshot(page: Page, name: string): Promise<Buffer> {
-  return page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), animations: 'disabled' });
+/** axe-core on what `page` shows now: no serious or critical violation. */
+async function expectAccessible(page: Page): Promise<void> {
+  expect(await rig.checkAccessibility(page)).toEqual([]);
 }
 
 const skipReason = chromiumSkipReason();
@@ -79,42 +32,23 @@ if (skipReason) console.log(`skipped: the web console in Chromium: ${skipReason}
 
 describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
   beforeAll(async () => {
-    dataDir = await makeTempDir();
-    const consoleDir = join(dataDir, 'console');
-    await buildConsole(consoleDir);
-    await mkdir(SCREENSHOTS, { recursive: true });
-    // No TRUST_REGISTRY: the hub makes its development agencies and mounts the development sign-in.
-    hub = await startHub(
-      loadConfig({
-        NODE_ENV: 'development',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        DATA_DIR: dataDir,
-        CONSOLE_DIR: consoleDir,
-        REDIS_URL: inject('redisUrl'),
-        REDIS_PREFIX: `ncp-console-e2e-${process.pid}:`,
-        ...GENEROUS_BUDGETS,
-      }),
-    );
-    expect(hub.development).toBeDefined();
-    browser = await launchChromium();
+    rig = await startConsoleRig();
+    problems = rig.problems;
+    expect(rig.hub.development).toBeDefined();
   }, 120_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-    await hub?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('two officers of two states sign in with one click each and chat end to end, with delivered and read marks', async () => {
     // The UA officer on a phone-sized screen (390 px), the PL officer on a desktop one.
-    const ua = await openConsole('ua', { width: 390, height: 844 });
-    const pl = await openConsole('pl', { width: 1024, height: 768 });
+    const ua = await openConsole('ua', PHONE);
+    const pl = await openConsole('pl', DESKTOP);
 
     await ua.locator('button[data-officer="ua.officer"]').waitFor({ timeout: LIVE_MS });
     await screenshot(ua, 'sign-in-390px');
+    await expectAccessible(ua);
     await signIn(ua, 'ua.officer');
     await signIn(pl, 'pl.officer');
 
@@ -164,6 +98,8 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     // Nothing wider than the 390 px screen.
     expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(ua, 'conversation-390px');
+    await expectAccessible(ua);
+    await expectAccessible(pl);
     await screenshot(pl, 'conversation-desktop');
 
     // A reload signs the PL tab in again as the same officer with the same device (its keys from
@@ -198,9 +134,9 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     // Every reader has a published device before the query opens: the statement is sealed to the
     // NCB desks' devices, the question to the counterpart's.
     // The officers' pages of the chat above when it ran (their devices, no new one to announce).
-    const desk = await openConsole('ncb-ua', { width: 1024, height: 768 });
-    const pl = await openConsole('pl', { width: 1024, height: 768 });
-    const ua = await openConsole('ua', { width: 390, height: 844 });
+    const desk = await openConsole('ncb-ua', DESKTOP);
+    const pl = await openConsole('pl', DESKTOP);
+    const ua = await openConsole('ua', PHONE);
     await ua.locator('header select').selectOption('en'); // the chat above left it in Ukrainian
     await signIn(desk, 'ua.ncb.desk', 'NCB desk: notifications');
     await signIn(pl, 'pl.officer');
@@ -227,6 +163,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     );
     expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(ua, 'query-form-refused-390px');
+    await expectAccessible(ua);
 
     const statement = 'The suspect bought a one-way ticket Warsaw-Dubai for tonight.';
     await ua.getByLabel('Statement of the specific grounds').fill(statement);
@@ -253,6 +190,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await desk.locator('[data-pending="1"]').waitFor({ timeout: LIVE_MS });
     expect(await desk.title()).toBe('(1) NCP Hub console');
     await screenshot(desk, 'ncb-desk');
+    await expectAccessible(desk);
     // A reload (the same device): the notification, still unacknowledged, is there again (the hub's
     // pending list at sign-in; the SDK delivers each event once per device), its statement decrypted.
     await desk.reload();
@@ -272,6 +210,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await uaNcbTrack.and(ua.locator('[data-state="ACKNOWLEDGED"]')).waitFor({ timeout: LIVE_MS });
     expect(await uaNcbTrack.textContent()).toContain('Acknowledged — by ua.ncb.desk (NCB-UA)');
     await screenshot(ua, 'query-follow-up-390px');
+    await expectAccessible(ua);
 
     // The counterpart: the query's conversation in the list, the question decrypted, and from it
     // the follow-up (the hub lets the counterpart's agency see the query).

@@ -23,7 +23,7 @@ export const en = {
   'signIn.dev.intro':
     'Development mode: the hub made development agencies. Choose an officer: this tab generates a device (its keys stay in this browser), and the hub attests it.',
   'signIn.dev.list': 'Development identities',
-  'signIn.dev.as': 'Sign in as {officer}',
+  'signIn.dev.as': 'Sign in as',
   'signIn.working': 'Signing in…',
   'signIn.loading': 'Asking the hub how to sign in…',
   'signIn.failed': 'Sign-in failed: {reason}',

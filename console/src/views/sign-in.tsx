@@ -44,9 +44,9 @@ export function SignIn({ t, identities, onSignedIn }: Props) {
                     class="identity"
                     data-officer={who.officer}
                     disabled={busy !== undefined}
-                    aria-label={t('signIn.dev.as', { officer: `${who.officer}, ${who.label}` })}
                     onClick={() => signIn(who)}
                   >
+                    <span class="visually-hidden">{t('signIn.dev.as')} </span>
                     <span class="officer">{who.officer}</span>
                     <span class="label">{who.label}</span>
                     <span class="agency">
