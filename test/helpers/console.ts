@@ -2,7 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Hub, loadConfig, startHub } from '@ncp-hub/server';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { build } from 'vite';
 import { inject } from 'vitest';
 import { launchChromium } from './browser.js';
@@ -66,6 +66,19 @@ export interface ConsoleRig {
   /** axe-core in the page: the serious and critical violations of what it shows now (none expected). */
   checkAccessibility(page: Page): Promise<AccessibilityViolation[]>;
   stop(): Promise<void>;
+}
+
+/**
+ * Presses Tab (Shift+Tab with `backwards`) until `target` has the focus, as a person with a
+ * keyboard alone would: fails after `max` presses (the control cannot be reached that way).
+ */
+export async function tabTo(page: Page, target: Locator, { max = 80, backwards = false } = {}): Promise<void> {
+  await target.waitFor({ timeout: LIVE_MS });
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+  }
+  throw new Error(`not reachable with ${max} presses of Tab: ${target}`);
 }
 
 export const DESKTOP = { width: 1024, height: 768 };
