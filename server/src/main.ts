@@ -33,7 +33,8 @@ function printDevelopmentBanner(hub: Hub): void {
     '',
     '================ DEVELOPMENT MODE: not for real cases ================',
     `Trusting the development agencies in ${relative(process.cwd(), development.registryDir)}.`,
-    `Hub ${hub.url}  (HUB_ID=${hub.config.hubId}). Get a token for each identity with:`,
+    `The web console: open ${hub.url}/ in two windows and click a different officer in each.`,
+    `Hub ${hub.url}  (HUB_ID=${hub.config.hubId}). For code: get a token for each identity with:`,
     ...development.agencies.map(
       (agency) =>
         `  ${agency.id.padEnd(7)} ${agency.kind.padEnd(18)} npx ncp-keys issue-token --keys ${keys} --agency ${agency.id} --officer ${agency.officer} --roles ${agency.roles.join(',')} --audience ${hub.config.hubId}`,
