@@ -1,7 +1,10 @@
 /**
  * Verification of an audit export (JSON Lines of {@link AuditExportLine}): the hash chain
  * and the hub's signed checkpoints, line by line, stopping at the first problem and naming
- * it. Uses Node's `crypto` (through {@link hashAuditEntry}): Node only.
+ * it. Browser-safe: entries are hashed with WebCrypto ({@link digestAuditEntry}, over the same
+ * canonical bytes as the hub's chainer), signatures checked with jose; nothing of `node:`, so
+ * the same function runs in `ncp-keys audit verify`, in Node applications and in browsers
+ * (`@ncp-hub/keys/audit`).
  *
  * @packageDocumentation
  */
@@ -11,9 +14,9 @@ import {
   AUDIT_CHECKPOINT_TYPE,
   AUDIT_EVENT_TYPES,
   type AuditEntry,
+  digestAuditEntry,
   GENESIS_HASH,
-  hashAuditEntry,
-} from './audit-chain.js';
+} from './audit-entry.js';
 import { classifyJoseError } from './jose-errors.js';
 
 /**
@@ -119,7 +122,7 @@ interface EntryLine {
   prev: string;
   hash: string;
   redacted: boolean;
-  /** The entry as read, `kind` removed: what {@link hashAuditEntry} hashes. */
+  /** The entry as read, `kind` removed: what {@link digestAuditEntry} hashes. */
   entry: Record<string, unknown>;
 }
 
@@ -280,7 +283,7 @@ function range(from: number, to: number): string {
  *    two adjacent entries of the same `seq` where the next entry links to this one and not
  *    to the first: then the first is the extra one, and its line is reported. (A `seq` not
  *    seen yet is `reordered`; it cannot happen after rule 2, which stops at any gap.)
- * 4. a full entry whose recomputed {@link hashAuditEntry} (of the line without `kind`)
+ * 4. a full entry whose recomputed {@link digestAuditEntry} (of the line without `kind`)
  *    differs from its `hash` → `altered` (so an edited entry is named here, before its
  *    link is checked). A redacted entry's `hash` is taken as given.
  * 5. `prev !== prevHash` (the link to the previous entry is broken):
@@ -450,7 +453,7 @@ export async function verifyAuditExport(text: string, hubKeys: HubKeySet): Promi
     }
 
     // Rule 4: the content of a full entry against its hash.
-    if (!entry.redacted && hashAuditEntry(entry.entry as unknown as AuditEntry) !== entry.hash) {
+    if (!entry.redacted && (await digestAuditEntry(entry.entry as unknown as AuditEntry)) !== entry.hash) {
       return fail(
         entry.line,
         entry.seq,

@@ -24,6 +24,7 @@ export {
   GENESIS_HASH,
   hashAuditEntry,
 } from './audit-chain.js';
+export { auditEntryBytes, digestAuditEntry } from './audit-entry.js';
 export type { AuditProblem, AuditVerification, HubKeySet } from './audit-verify.js';
 export { verifyAuditExport } from './audit-verify.js';
 export type { DevelopmentAgency, DevelopmentRegistry } from './dev-agencies.js';
