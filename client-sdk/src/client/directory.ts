@@ -154,6 +154,22 @@ export class Directory {
   }
 
   /**
+   * The officers of an agency with at least one device whose attestation verifies (asked of the
+   * hub each time): whom a conversation can be started with. Sorted by officer id.
+   */
+  async officersOfAgency(agency: AgencyId): Promise<OfficerRef[]> {
+    const devices = await this.lookup({ agency });
+    await this.verifier.recheckAgencyKeys();
+    const officers: OfficerRef[] = [];
+    for (const [address, attestations] of Object.entries(devices) as Array<[OfficerAddress, string[]]>) {
+      const officer = parseOfficerAddress(address);
+      if (officer.agency !== agency) continue;
+      if ((await this.#verify(officer, attestations)).length > 0) officers.push(officer);
+    }
+    return officers.sort((a, b) => (a.officer < b.officer ? -1 : a.officer > b.officer ? 1 : 0));
+  }
+
+  /**
    * The attested signing key of a device, or why there is none. A device not among the
    * cached ones is looked up again first: it may have been published since.
    */

@@ -2,6 +2,7 @@ import type { MessageContent } from '@ncp-hub/crypto';
 import type {
   AgencyId,
   ConversationId,
+  DirectoryAgency,
   DeviceRef,
   FormalRequestFiling,
   MessageId,
@@ -316,6 +317,31 @@ export class HubClient extends TypedEmitter<HubClientEvents> {
    */
   sync(): Promise<void> {
     return this.#parts.session.sync();
+  }
+
+  /**
+   * The agencies of the hub's trust registry: id, name, country and kind (and their public keys,
+   * which this client checks devices against; see {@link HubClient.trustAgencyKeys}).
+   * @example
+   * ```ts
+   * const police = (await client.agencies()).filter((a) => a.kind === 'police');
+   * ```
+   */
+  async agencies(): Promise<DirectoryAgency[]> {
+    return (await this.#parts.connection.request('directory:agencies', {})).agencies;
+  }
+
+  /**
+   * The officers of an agency who have a published device whose attestation verifies here: the
+   * directory to find a correspondent in. Devices that do not verify are reported
+   * (`deviceRejected`) and their officers left out.
+   * @example
+   * ```ts
+   * const officers = await client.officersOf('PL-KGP'); // [{ agency: 'PL-KGP', officer: 'pl.officer' }, ...]
+   * ```
+   */
+  officersOf(agency: AgencyId): Promise<OfficerRef[]> {
+    return this.#parts.directory.officersOfAgency(agency);
   }
 
   /**
