@@ -124,6 +124,7 @@ function hexOfBytes(bytes: Uint8Array): string {
  * ```
  */
 export async function digestAuditEntry(entry: Omit<AuditEntry, 'hash'> | AuditEntry): Promise<string> {
-  const bytes = auditEntryBytes(entry);
+  // A copy over a plain ArrayBuffer: WebCrypto's types refuse a view that may be shared.
+  const bytes = new Uint8Array(auditEntryBytes(entry));
   return hexOfBytes(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes)));
 }
