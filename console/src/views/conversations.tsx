@@ -1,3 +1,4 @@
+import type { QueryView } from '@ncp-hub/protocol';
 import type { Translate } from '../i18n/index.js';
 import type { Session } from '../session.js';
 import { Heading } from './heading.js';
@@ -9,6 +10,20 @@ export function membersText(session: Session, members: { agency: string; officer
       .others(members)
       .map((m) => `${m.officer} (${m.agency})`)
       .join(', ') || '—'
+  );
+}
+
+/** A query's reminder and escalation standing, in words beside the query (arriving live too). */
+function FollowUpMarks({ t, session, query }: { t: Translate; session: Session; query: QueryView }) {
+  const alerts = session.queries.standing(query.id);
+  const escalated = alerts.some((alert) => alert.type === 'escalation');
+  const reminded = alerts.some((alert) => alert.type === 'reminder');
+  if (!escalated && !reminded) return null;
+  return (
+    <span class={escalated ? 'badge late' : 'badge'} data-mark={escalated ? 'escalation' : 'reminder'}>
+      {' '}
+      {t(escalated ? 'followUp.mark.escalation' : 'followUp.mark.reminder')}
+    </span>
   );
 }
 
@@ -34,7 +49,7 @@ export function Conversations({ t, session }: { t: Translate; session: Session }
       {queries.length > 0 && (
         <>
           <h2>{t('conversations.queries')}</h2>
-          <ul class="queries">
+          <ul class="queries" aria-live="polite">
             {queries.map((query) => (
               <li key={query.id}>
                 <a href={`#/q/${query.id}`} data-query={query.id}>
@@ -43,6 +58,7 @@ export function Conversations({ t, session }: { t: Translate; session: Session }
                     counterpart: `${query.counterpart.officer} (${query.counterpart.agency})`,
                     status: t(`query.status.${query.status}`),
                   })}
+                  <FollowUpMarks t={t} session={session} query={query} />
                 </a>
               </li>
             ))}
