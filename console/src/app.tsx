@@ -108,7 +108,7 @@ export function App() {
   } else if (route.name === 'new') {
     main = <NewConversation t={t} session={session} identities={Array.isArray(identities) ? identities : undefined} />;
   } else if (route.name === 'new-query') {
-    main = <NewQuery t={t} session={session} identities={Array.isArray(identities) ? identities : undefined} />;
+    main = <NewQuery t={t} session={session} />;
   } else if (route.name === 'query') {
     main = <QueryFollowUp key={route.id} t={t} language={language} session={session} id={route.id} />;
   } else if (route.name === 'conversation') {

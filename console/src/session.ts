@@ -243,8 +243,13 @@ export class Session {
       }
       this.#changed();
     });
-    this.#on('undecryptable', ({ reason }) => this.#warn('warning.undecryptable', { reason }));
-    this.#on('receiptRejected', ({ reason }) => this.#warn('warning.receiptRejected', { reason }));
+    // The reason in words (the catalogue's `undecryptable.<REASON>`), not the SDK's code.
+    this.#on('undecryptable', ({ reason }) =>
+      this.#warn('warning.undecryptable', { reasonKey: `undecryptable.${reason}` }),
+    );
+    this.#on('receiptRejected', ({ reason }) =>
+      this.#warn('warning.receiptRejected', { reasonKey: `undecryptable.${reason}` }),
+    );
     this.#on('membershipInvalid', ({ reason }) => this.#warn('warning.membershipInvalid', { reason }));
     this.#on('membershipMismatch', () => this.#warn('warning.membershipMismatch'));
     this.#on('gap', ({ from, expected, received }) =>

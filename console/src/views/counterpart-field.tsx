@@ -1,5 +1,8 @@
-import type { DevIdentity } from '../dev-api.js';
+import type { DirectoryAgency, OfficerRef } from '@ncp-hub/protocol';
+import { ROLES_BY_AGENCY_KIND } from '@ncp-hub/protocol';
+import { useEffect, useState } from 'preact/hooks';
 import type { Translate } from '../i18n/index.js';
+import { describeError, type Session } from '../session.js';
 
 /** An officer of another agency, as a form names them. */
 export interface Counterpart {
@@ -18,66 +21,145 @@ export function chosen(counterpart: Counterpart): Counterpart | undefined {
 }
 
 /**
- * The field naming an officer of another agency: in development mode a choice among the
- * development identities (`candidates`), otherwise the agency and the officer id typed in.
+ * Whom the field offers: `agency`, the officers of every other agency (a conversation); `state`,
+ * the officers of police agencies of another state (an operational query's counterpart).
+ */
+export type CounterpartScope = 'agency' | 'state';
+
+/** The agencies of the directory, each with its officers who have a device that verifies here. */
+interface DirectoryGroup {
+  agency: DirectoryAgency;
+  officers: OfficerRef[];
+}
+
+type DirectoryState =
+  | { status: 'loading' }
+  | { status: 'ready'; groups: DirectoryGroup[] }
+  | { status: 'failed'; reason: string };
+
+/** The agencies in scope for this officer, from the registry as the hub lists it. */
+function inScope(agencies: DirectoryAgency[], own: string, scope: CounterpartScope): DirectoryAgency[] {
+  const mine = agencies.find((agency) => agency.id === own);
+  return agencies.filter((agency) =>
+    scope === 'agency'
+      ? agency.id !== own
+      : ROLES_BY_AGENCY_KIND[agency.kind].includes('officer') && agency.country !== mine?.country,
+  );
+}
+
+/** The directory (the SDK's `agencies` and `officersOf`), fetched on mount and on `refresh`. */
+function useDirectory(session: Session, scope: CounterpartScope): [DirectoryState, () => void] {
+  const [state, setState] = useState<DirectoryState>({ status: 'loading' });
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setState({ status: 'loading' });
+    (async () => {
+      const agencies = inScope(await session.client.agencies(), session.identity.agency, scope);
+      const groups = await Promise.all(
+        agencies.map(async (agency) => ({ agency, officers: await session.client.officersOf(agency.id) })),
+      );
+      return groups.filter((group) => group.officers.length > 0);
+    })().then(
+      (groups) => current && setState({ status: 'ready', groups }),
+      (error) => current && setState({ status: 'failed', reason: describeError(error) }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [session, scope, generation]);
+  return [state, () => setGeneration((g) => g + 1)];
+}
+
+/**
+ * The field naming an officer of another agency: a choice among the officers of the hub's
+ * directory who have a published device (grouped by agency), and, for one not listed, the agency
+ * and officer id typed in.
  */
 export function CounterpartField({
   t,
+  session,
   label,
-  candidates,
+  scope,
   value,
   onChange,
 }: {
   t: Translate;
+  session: Session;
   label: string;
-  /** The development identities to choose from; undefined outside development mode. */
-  candidates: DevIdentity[] | undefined;
+  scope: CounterpartScope;
   value: Counterpart;
   onChange: (next: Counterpart) => void;
 }) {
-  if (candidates !== undefined) {
-    const key = value.agency && value.officer ? `${value.agency}/${value.officer}` : '';
-    return (
+  const [directory, refresh] = useDirectory(session, scope);
+  const groups = directory.status === 'ready' ? directory.groups : [];
+  const key = value.agency && value.officer ? `${value.agency}/${value.officer}` : '';
+  const listed = groups.some((group) => group.officers.some((o) => `${o.agency}/${o.officer}` === key));
+  return (
+    <div class="stack counterpart">
       <label>
         {label}
         <select
-          required
-          value={key}
+          required={!key}
+          value={listed ? key : ''}
+          aria-busy={directory.status === 'loading'}
           onChange={(e) => {
             const [agency = '', officer = ''] = e.currentTarget.value.split('/');
             onChange({ agency, officer });
           }}
         >
-          <option value="">{t('new.choose')}</option>
-          {candidates.map((who) => (
-            <option key={`${who.agency}/${who.officer}`} value={`${who.agency}/${who.officer}`}>
-              {who.officer} — {who.label}
-            </option>
+          <option value="">
+            {directory.status === 'loading'
+              ? t('counterpart.loading')
+              : groups.length === 0
+                ? t('counterpart.none')
+                : t('new.choose')}
+          </option>
+          {groups.map((group) => (
+            <optgroup
+              key={group.agency.id}
+              label={`${group.agency.name} (${group.agency.id}, ${group.agency.country})`}
+            >
+              {group.officers.map((officer) => (
+                <option key={officer.officer} value={`${officer.agency}/${officer.officer}`}>
+                  {officer.officer} ({officer.agency})
+                </option>
+              ))}
+            </optgroup>
           ))}
         </select>
       </label>
-    );
-  }
-  return (
-    <>
-      <label>
-        {t('new.agency')}
-        <input
-          required
-          value={value.agency}
-          onInput={(e) => onChange({ ...value, agency: e.currentTarget.value })}
-          autocomplete="off"
-        />
-      </label>
-      <label>
-        {t('new.officerId')}
-        <input
-          required
-          value={value.officer}
-          onInput={(e) => onChange({ ...value, officer: e.currentTarget.value })}
-          autocomplete="off"
-        />
-      </label>
-    </>
+      {directory.status === 'failed' && (
+        <p role="alert" class="error">
+          {t('counterpart.failed', { reason: directory.reason })}
+        </p>
+      )}
+      <div class="actions">
+        <button type="button" class="secondary" onClick={refresh}>
+          {t('counterpart.refresh')}
+        </button>
+      </div>
+      <details open={key !== '' && !listed}>
+        <summary>{t('counterpart.notListed')}</summary>
+        <div class="stack">
+          <label>
+            {t('new.agency')}
+            <input
+              value={value.agency}
+              onInput={(e) => onChange({ ...value, agency: e.currentTarget.value })}
+              autocomplete="off"
+            />
+          </label>
+          <label>
+            {t('new.officerId')}
+            <input
+              value={value.officer}
+              onInput={(e) => onChange({ ...value, officer: e.currentTarget.value })}
+              autocomplete="off"
+            />
+          </label>
+        </div>
+      </details>
+    </div>
   );
 }

@@ -16,7 +16,6 @@ export function NewConversation({
   session: Session;
   identities: DevIdentity[] | undefined;
 }) {
-  const others = (identities ?? []).filter((who) => who.agency !== session.identity.agency);
   const development = identities !== undefined;
   const [counterpart, setCounterpart] = useState<Counterpart>(NO_COUNTERPART);
   const [reference, setReference] = useState(development ? 'DEV/2026/1' : '');
@@ -51,8 +50,9 @@ export function NewConversation({
       <form class="stack" onSubmit={submit}>
         <CounterpartField
           t={t}
+          session={session}
           label={t('new.officer')}
-          candidates={development ? others : undefined}
+          scope="agency"
           value={counterpart}
           onChange={setCounterpart}
         />

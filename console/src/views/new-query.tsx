@@ -1,7 +1,6 @@
 import { MAX_TEXT_LENGTH } from '@ncp-hub/client-sdk';
 import type { Ground } from '@ncp-hub/protocol';
 import { useState } from 'preact/hooks';
-import type { DevIdentity } from '../dev-api.js';
 import type { Translate } from '../i18n/index.js';
 import { GROUND_CHOICES, refusalKey } from '../queries.js';
 import { navigate } from '../router.js';
@@ -14,20 +13,7 @@ import { Heading } from './heading.js';
  * reference, one of the three grounds in its legal wording, the statement of the specific
  * grounds (for the NCB desks) and the question. A refusal is explained in words.
  */
-export function NewQuery({
-  t,
-  session,
-  identities,
-}: {
-  t: Translate;
-  session: Session;
-  identities: DevIdentity[] | undefined;
-}) {
-  const own = identities?.find((who) => who.agency === session.identity.agency);
-  const others = (identities ?? []).filter(
-    (who) => who.roles.includes('officer') && who.agency !== session.identity.agency && who.country !== own?.country,
-  );
-  const development = identities !== undefined;
+export function NewQuery({ t, session }: { t: Translate; session: Session }) {
   const [counterpart, setCounterpart] = useState<Counterpart>(NO_COUNTERPART);
   const [caseReference, setCaseReference] = useState('');
   const [ground, setGround] = useState<Ground | ''>('');
@@ -65,8 +51,9 @@ export function NewQuery({
       <form class="stack" onSubmit={submit}>
         <CounterpartField
           t={t}
+          session={session}
           label={t('query.new.counterpart')}
-          candidates={development ? others : undefined}
+          scope="state"
           value={counterpart}
           onChange={setCounterpart}
         />
