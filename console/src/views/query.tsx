@@ -209,7 +209,7 @@ function FilingForm({ t, book, query }: { t: Translate; book: QueryBook; query: 
         <label>
           {t('followUp.file.instrument')}
           <select required value={instrument} onChange={(e) => setInstrument(e.currentTarget.value as Instrument)}>
-            <option value="">{t('new.choose')}</option>
+            <option value="">{t('followUp.file.chooseInstrument')}</option>
             {INSTRUMENT_CHOICES.map((choice) => (
               <option key={choice} value={choice}>
                 {t(`followUp.instrument.${choice}`)}
@@ -474,8 +474,8 @@ export function QueryFollowUp({
               </>
             )}
           </div>
-          {requester && awaitsFiling(query) && <FilingForm key={query.id} t={t} book={book} query={query} />}
-          {requester && <WithdrawPanel key={query.id} t={t} book={book} query={query} />}
+          {requester && awaitsFiling(query) && <FilingForm t={t} book={book} query={query} />}
+          {requester && <WithdrawPanel t={t} book={book} query={query} />}
           <h2>{t('followUp.timeline')}</h2>
           {timeline ? (
             <Timeline t={t} language={language} entries={timeline} />
