@@ -9,7 +9,16 @@ import {
   translate,
 } from './i18n/index.js';
 import { navigate, useRoute } from './router.js';
-import { describeError, Session, savedIdentity, type Warning } from './session.js';
+import {
+  describeError,
+  forgetIdentity,
+  readTokenClaims,
+  Session,
+  savedIdentity,
+  takeHandOffToken,
+  tokenExpired,
+  type Warning,
+} from './session.js';
 import { Auditor } from './views/auditor.js';
 import { CentralAuthority } from './views/authority.js';
 import { ConversationView } from './views/conversation.js';
@@ -52,10 +61,12 @@ function Warnings({ t, session }: { t: Translate; session: Session }) {
 }
 
 export function App() {
+  // First, before anything reads the address: a token handed over in `#token=` is taken out of it.
+  const [handOff] = useState(takeHandOffToken);
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const t: Translate = useMemo(() => (key, params) => translate(language, key, params), [language]);
   const [session, setSession] = useState<Session | undefined>();
-  const [restoring, setRestoring] = useState(() => savedIdentity()?.mode === 'dev');
+  const [restoring, setRestoring] = useState(() => handOff === undefined && savedIdentity() !== undefined);
   const [restoreError, setRestoreError] = useState<string | undefined>();
   const identities = useDevIdentities();
   const route = useRoute();
@@ -69,25 +80,50 @@ export function App() {
     document.title = pending > 0 ? t('ncb.titleCount', { count: pending, title: t('app.title') }) : t('app.title');
   }, [t, pending]);
 
-  // A reload of a tab signed in (development mode) signs in again as the same identity.
+  // A reload of a tab signed in signs in again as the same identity: in development mode with a
+  // fresh token, with a token while it is valid (a token handed over just now takes precedence).
   useEffect(() => {
     const saved = savedIdentity();
-    if (saved?.mode !== 'dev') return;
-    Session.signInDev(saved).then(
+    if (!saved || handOff !== undefined) return;
+    const claims = saved.mode === 'token' ? readTokenClaims(saved.token ?? '') : undefined;
+    if (saved.mode === 'token' && tokenExpired(claims)) {
+      forgetIdentity();
+      setRestoreError(t('device.signIn.ended'));
+      setRestoring(false);
+      return;
+    }
+    const restore =
+      saved.mode === 'dev'
+        ? Session.signInDev(saved)
+        : Session.prepareDevice(saved, saved.token ?? '').then((device) => Session.signInWithToken(saved, device));
+    restore.then(
       (restored) => {
         setSession(restored);
         setRestoring(false);
       },
       (error) => {
-        setRestoreError(t('signIn.failed', { reason: describeError(error) }));
+        const expired = error && typeof error === 'object' && 'code' in error && error.code === 'AUTH_TOKEN_EXPIRED';
+        if (expired) forgetIdentity();
+        setRestoreError(expired ? t('device.signIn.ended') : t('signIn.failed', { reason: describeError(error) }));
         setRestoring(false);
       },
     );
   }, []);
 
+  // A token sign-in whose token expired is over: back to the sign-in page, saying why.
+  const expired = session?.expired === true;
+  useEffect(() => {
+    if (!expired || !session) return;
+    setRestoreError(t('device.signIn.ended'));
+    void session.signOut();
+    setSession(undefined);
+    navigate('/');
+  }, [expired]);
+
   const signOut = async () => {
     await session?.signOut();
     setSession(undefined);
+    setRestoreError(undefined);
     navigate('/');
   };
 
@@ -98,9 +134,12 @@ export function App() {
     ) : (
       <SignIn
         t={t}
+        language={language}
         identities={identities}
+        handOff={handOff}
         onSignedIn={(s) => {
           setSession(s);
+          setRestoreError(undefined);
           navigate('/');
         }}
       />
@@ -156,6 +195,7 @@ export function App() {
             ))}
           </select>
         </label>
+        {session && <a href="#/device">{t('device.link')}</a>}
         {session && (
           <button type="button" class="secondary" onClick={signOut}>
             {t('app.signOut')}

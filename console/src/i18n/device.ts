@@ -1,6 +1,96 @@
 // Moving a device (export and import under a passphrase) and the production sign-in hand-off.
 // English and Ukrainian side by side; en.ts and uk.ts spread them into the catalogues.
 
-export const deviceEn = {} as const;
+export const deviceEn = {
+  'device.link': 'This device',
+  'device.title': 'This device',
+  'device.intro':
+    'Your device is this browser: its keys were made here and never leave it, except in an export sealed under your passphrase.',
+  'device.id': 'Device id',
+  'device.fingerprint': 'Fingerprint',
+  'device.fingerprintLoading': 'Computing the fingerprint…',
+  'device.export.title': 'Export this device',
+  'device.export.intro':
+    'Save the keys of this device in a file sealed under a passphrase, so that a cleared browser or a new one is not a lost device. It is a move, not a copy: once imported elsewhere, stop using the device here.',
+  'device.export.passphrase': 'Passphrase',
+  'device.export.confirm': 'Passphrase again',
+  'device.export.minimum': 'At least {min} characters; a few unrelated words are easier to remember and stronger.',
+  'device.export.strength.weak': 'Strength: weak. Make it longer, or add unrelated words.',
+  'device.export.strength.fair': 'Strength: fair. A longer passphrase would be stronger.',
+  'device.export.strength.strong': 'Strength: strong.',
+  'device.export.tooShort': 'The passphrase needs at least {min} characters.',
+  'device.export.mismatch': 'The two passphrases differ.',
+  'device.export.submit': 'Export the device',
+  'device.export.working': 'Sealing the keys under the passphrase (this takes a few seconds)…',
+  'device.export.ready': 'The export is ready and downloading: {file}. Keep the file and the passphrase apart.',
+  'device.export.download': 'Download {file} again',
+  'device.export.failed': 'The export failed: {reason}',
+  'device.import.title': 'Import an exported device',
+  'device.import.intro':
+    'Moving a device to this browser: choose the exported file and give its passphrase, then sign in. You sign in as that device; your correspondents see no new device.',
+  'device.import.file': 'Exported file',
+  'device.import.passphrase': 'Its passphrase',
+  'device.import.submit': 'Import into this browser',
+  'device.import.working': 'Opening the export (this takes a few seconds)…',
+  'device.import.done': 'Device {device} imported for {officer} ({agency}): sign in to use it.',
+  'device.import.invalid':
+    'The file does not open: the passphrase is wrong, or the file is damaged or not an export (KEY_EXPORT_INVALID).',
+  'device.import.failed': 'The import failed: {reason}',
+  'device.signIn.handOff': "Signed in by your agency's sign-in page: the token was received.",
+  'device.signIn.fromToken': 'read from the token',
+  'device.signIn.notToken': 'This is not an officer token (three parts separated by dots).',
+  'device.signIn.expired': 'Your token expired at {time}: ask your agency for a new one and sign in again.',
+  'device.signIn.ended': 'Your token has expired, so the session ended: sign in again with a new token.',
+  'device.signIn.command': 'Command for your agency (ncp-keys attest-device)',
+  'device.signIn.json': 'The same request as JSON',
+  'device.signIn.attested':
+    'The hub already holds the attestation of this device ({device}): connect without a new one, or paste a new one.',
+  'device.signIn.attestationOptional': 'Device attestation (JWS) from your agency, if it issued a new one',
+} as const;
 
-export const deviceUk: Record<keyof typeof deviceEn, string> = {};
+export const deviceUk: Record<keyof typeof deviceEn, string> = {
+  'device.link': 'Цей пристрій',
+  'device.title': 'Цей пристрій',
+  'device.intro':
+    'Ваш пристрій — цей браузер: його ключі створено тут, і вони його не залишають, окрім експорту, захищеного вашою парольною фразою.',
+  'device.id': 'Ідентифікатор пристрою',
+  'device.fingerprint': 'Відбиток',
+  'device.fingerprintLoading': 'Обчислення відбитка…',
+  'device.export.title': 'Експорт цього пристрою',
+  'device.export.intro':
+    'Збережіть ключі цього пристрою у файлі, захищеному парольною фразою, щоб очищений або новий браузер не означав втрачений пристрій. Це перенесення, а не копія: після імпорту деінде більше не користуйтеся пристроєм тут.',
+  'device.export.passphrase': 'Парольна фраза',
+  'device.export.confirm': 'Парольна фраза ще раз',
+  'device.export.minimum': 'Щонайменше {min} символів; кілька не пов’язаних слів легше запам’ятати, і вони надійніші.',
+  'device.export.strength.weak': 'Надійність: низька. Зробіть фразу довшою або додайте не пов’язані слова.',
+  'device.export.strength.fair': 'Надійність: середня. Довша фраза була б надійнішою.',
+  'device.export.strength.strong': 'Надійність: висока.',
+  'device.export.tooShort': 'Парольна фраза має містити щонайменше {min} символів.',
+  'device.export.mismatch': 'Дві парольні фрази не збігаються.',
+  'device.export.submit': 'Експортувати пристрій',
+  'device.export.working': 'Захист ключів парольною фразою (це триває кілька секунд)…',
+  'device.export.ready': 'Експорт готовий і завантажується: {file}. Зберігайте файл і парольну фразу окремо.',
+  'device.export.download': 'Завантажити {file} ще раз',
+  'device.export.failed': 'Не вдалося експортувати: {reason}',
+  'device.import.title': 'Імпорт експортованого пристрою',
+  'device.import.intro':
+    'Перенесення пристрою в цей браузер: виберіть експортований файл, введіть його парольну фразу, потім увійдіть. Ви входите як той самий пристрій; ваші співрозмовники не побачать нового пристрою.',
+  'device.import.file': 'Експортований файл',
+  'device.import.passphrase': 'Його парольна фраза',
+  'device.import.submit': 'Імпортувати в цей браузер',
+  'device.import.working': 'Відкриття експорту (це триває кілька секунд)…',
+  'device.import.done': 'Пристрій {device} імпортовано для {officer} ({agency}): увійдіть, щоб ним користуватися.',
+  'device.import.invalid':
+    'Файл не відкривається: парольна фраза неправильна, або файл пошкоджений чи не є експортом (KEY_EXPORT_INVALID).',
+  'device.import.failed': 'Не вдалося імпортувати: {reason}',
+  'device.signIn.handOff': 'Вас автентифікувала сторінка входу вашої установи: токен отримано.',
+  'device.signIn.fromToken': 'прочитано з токена',
+  'device.signIn.notToken': 'Це не токен співробітника (три частини, розділені крапками).',
+  'device.signIn.expired': 'Строк дії вашого токена минув о {time}: попросіть в установи новий і увійдіть знову.',
+  'device.signIn.ended': 'Строк дії вашого токена минув, тож сеанс завершено: увійдіть знову з новим токеном.',
+  'device.signIn.command': 'Команда для вашої установи (ncp-keys attest-device)',
+  'device.signIn.json': 'Той самий запит у форматі JSON',
+  'device.signIn.attested':
+    'Хаб уже має засвідчення цього пристрою ({device}): підключайтеся без нового або вставте нове.',
+  'device.signIn.attestationOptional': 'Засвідчення пристрою (JWS) від установи, якщо вона видала нове',
+} as const;

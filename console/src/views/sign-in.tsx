@@ -1,18 +1,32 @@
-import type { HubClient } from '@ncp-hub/client-sdk';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type DevIdentity, fetchDevIdentities } from '../dev-api.js';
-import type { Translate } from '../i18n/index.js';
-import { describeError, Session } from '../session.js';
+import type { Language, Translate } from '../i18n/index.js';
+import {
+  describeError,
+  importDevice,
+  type PreparedDevice,
+  readTokenClaims,
+  Session,
+  type TokenClaims,
+  tokenExpired,
+} from '../session.js';
+import { absoluteTime } from './deadline.js';
 import { Heading } from './heading.js';
 
 interface Props {
   t: Translate;
+  language: Language;
   identities: DevIdentity[] | undefined | 'loading';
   onSignedIn: (session: Session) => void;
+  /** A token handed over by the agency's sign-in page (`#token=`, already taken out of the address). */
+  handOff?: string | undefined;
 }
 
-/** Development: one button per identity. Production: token, enrolment request, attestation. */
-export function SignIn({ t, identities, onSignedIn }: Props) {
+/**
+ * Development: one button per identity. Production: the token (pasted or handed over), the
+ * enrolment request to attest, the attestation. Both: importing an exported device first.
+ */
+export function SignIn({ t, language, identities, onSignedIn, handOff }: Props) {
   const [busy, setBusy] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
 
@@ -60,7 +74,10 @@ export function SignIn({ t, identities, onSignedIn }: Props) {
           {busy && <p role="status">{t('signIn.working')}</p>}
         </>
       )}
-      {identities === undefined && <TokenSignIn t={t} onSignedIn={onSignedIn} onError={setError} />}
+      {identities === undefined && (
+        <TokenSignIn t={t} language={language} onSignedIn={onSignedIn} onError={setError} handOff={handOff} />
+      )}
+      {Array.isArray(identities) && <ImportDevice t={t} />}
       {error && (
         <p role="alert" class="error">
           {error}
@@ -70,88 +87,337 @@ export function SignIn({ t, identities, onSignedIn }: Props) {
   );
 }
 
-/** The production path (basic in this slice): a pasted token and a pasted attestation. */
+/** The `ncp-keys attest-device` command line for this device, every value filled in. */
+function attestCommand(agency: string, officer: string, device: PreparedDevice): string {
+  const keys = device.client.publicKeys();
+  // `=` before the keys: a base64url key may start with "-", which would read as an option.
+  return [
+    'ncp-keys attest-device',
+    `--agency ${agency}`,
+    `--officer ${officer}`,
+    `--device ${keys.device}`,
+    `--encryption-key=${keys.encryptionKey}`,
+    `--signing-key=${keys.signingKey}`,
+  ].join(' ');
+}
+
+/** Why a token cannot be used, before asking the hub: not a JWS, or expired on this clock. */
+function tokenProblem(
+  t: Translate,
+  language: Language,
+  token: string,
+  claims: TokenClaims | undefined,
+): string | undefined {
+  if (token.trim().split('.').length !== 3 || !claims) return t('device.signIn.notToken');
+  if (tokenExpired(claims) && claims.expiresAt !== undefined) {
+    return t('device.signIn.expired', { time: absoluteTime(language, claims.expiresAt * 1000) });
+  }
+  return undefined;
+}
+
+/** A field the token fills (read-only then, its claim is what the hub will use) or the officer types. */
+function ClaimField({
+  label,
+  hint,
+  claimed,
+  value,
+  onInput,
+}: {
+  label: string;
+  hint: string;
+  claimed: string | undefined;
+  value: string;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      {claimed !== undefined && <span class="hint"> ({hint})</span>}
+      <input
+        required
+        readOnly={claimed !== undefined}
+        value={claimed ?? value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+        autocomplete="off"
+      />
+    </label>
+  );
+}
+
+/**
+ * The production path: the token (pasted, or handed over by the agency's sign-in page), agency
+ * and officer read from its claims, the device made here and its enrolment request (the
+ * `ncp-keys attest-device` command line and the same as JSON) with its fingerprint, then the
+ * agency's attestation pasted and published.
+ */
 function TokenSignIn({
   t,
+  language,
   onSignedIn,
   onError,
+  handOff,
 }: {
   t: Translate;
+  language: Language;
   onSignedIn: (session: Session) => void;
   onError: (error: string | undefined) => void;
+  handOff: string | undefined;
 }) {
-  const [agency, setAgency] = useState('');
-  const [officer, setOfficer] = useState('');
-  const [token, setToken] = useState('');
+  const [typedAgency, setAgency] = useState('');
+  const [typedOfficer, setOfficer] = useState('');
+  const [token, setToken] = useState(handOff ?? '');
   const [attestation, setAttestation] = useState('');
-  const [client, setClient] = useState<HubClient | undefined>();
-  const [request, setRequest] = useState<string>('');
+  const [prepared, setPrepared] = useState<PreparedDevice | undefined>();
   const [fingerprint, setFingerprint] = useState<string>('');
+  const [busy, setBusy] = useState(false);
+  const claims = useMemo(() => readTokenClaims(token), [token]);
+  const agency = claims?.agency ?? typedAgency;
+  const officer = claims?.officer ?? typedOfficer;
 
-  const generate = async (event: Event) => {
-    event.preventDefault();
+  const prepare = async () => {
     onError(undefined);
+    const problem = tokenProblem(t, language, token, claims);
+    if (problem) {
+      onError(problem);
+      return;
+    }
+    setBusy(true);
     try {
-      const prepared = await Session.prepareDevice({ agency, officer }, token.trim());
-      setClient(prepared);
-      setRequest(JSON.stringify({ agency, officer, ...prepared.publicKeys() }, null, 2));
-      setFingerprint(await prepared.fingerprint());
+      await prepared?.client.close().catch(() => {});
+      const device = await Session.prepareDevice({ agency, officer }, token.trim());
+      setPrepared(device);
+      setFingerprint(await device.client.fingerprint());
     } catch (failure) {
       onError(t('signIn.failed', { reason: describeError(failure) }));
+    } finally {
+      setBusy(false);
     }
+  };
+
+  // A token handed over by the agency's page goes straight to the enrolment request.
+  useEffect(() => {
+    if (handOff && claims?.agency && claims.officer) void prepare();
+  }, []);
+
+  const generate = (event: Event) => {
+    event.preventDefault();
+    void prepare();
   };
 
   const connect = async (event: Event) => {
     event.preventDefault();
-    if (!client) return;
+    if (!prepared) return;
     onError(undefined);
+    const problem = tokenProblem(t, language, token, claims);
+    if (problem) {
+      onError(problem);
+      return;
+    }
+    setBusy(true);
     try {
       onSignedIn(
         await Session.signInWithToken(
           { agency, officer, mode: 'token', token: token.trim(), attestation: attestation.trim() },
-          client,
+          prepared,
         ),
       );
     } catch (failure) {
-      onError(t('signIn.failed', { reason: describeError(failure) }));
+      const code = failure && typeof failure === 'object' && 'code' in failure ? failure.code : undefined;
+      onError(
+        code === 'AUTH_TOKEN_EXPIRED'
+          ? t('device.signIn.ended')
+          : t('signIn.failed', { reason: describeError(failure) }),
+      );
+      setBusy(false);
+    }
+  };
+
+  const keys = prepared?.client.publicKeys();
+  return (
+    <>
+      {handOff && <p role="status">{t('device.signIn.handOff')}</p>}
+      <p>{t('signIn.prod.intro')}</p>
+      <form onSubmit={generate} class="stack">
+        <label>
+          {t('signIn.prod.token')}
+          <textarea
+            required
+            rows={3}
+            value={token}
+            spellcheck={false}
+            onInput={(e) => {
+              setToken(e.currentTarget.value);
+              setPrepared(undefined);
+            }}
+          />
+        </label>
+        <ClaimField
+          label={t('signIn.prod.agency')}
+          hint={t('device.signIn.fromToken')}
+          claimed={claims?.agency}
+          value={typedAgency}
+          onInput={setAgency}
+        />
+        <ClaimField
+          label={t('signIn.prod.officer')}
+          hint={t('device.signIn.fromToken')}
+          claimed={claims?.officer}
+          value={typedOfficer}
+          onInput={setOfficer}
+        />
+        <button type="submit" disabled={busy}>
+          {t('signIn.prod.generate')}
+        </button>
+      </form>
+      {prepared && keys && (
+        <form onSubmit={connect} class="stack enrolment" aria-labelledby="enrolment-title">
+          <h2 id="enrolment-title">{t('signIn.prod.request')}</h2>
+          <label>
+            {t('device.signIn.command')}
+            <textarea
+              readOnly
+              rows={4}
+              spellcheck={false}
+              data-request="command"
+              value={attestCommand(agency, officer, prepared)}
+            />
+          </label>
+          <label>
+            {t('device.signIn.json')}
+            <textarea
+              readOnly
+              rows={8}
+              spellcheck={false}
+              data-request="json"
+              value={JSON.stringify({ agency, officer, ...keys, fingerprint }, null, 2)}
+            />
+          </label>
+          <p>
+            {t('signIn.prod.fingerprint')}: <code data-fingerprint={fingerprint}>{fingerprint}</code>
+          </p>
+          {prepared.attested && <p role="status">{t('device.signIn.attested', { device: keys.device })}</p>}
+          <label>
+            {prepared.attested ? t('device.signIn.attestationOptional') : t('signIn.prod.attestation')}
+            <textarea
+              required={!prepared.attested}
+              rows={3}
+              spellcheck={false}
+              value={attestation}
+              onInput={(e) => setAttestation(e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit" disabled={busy}>
+            {t('signIn.prod.connect')}
+          </button>
+          {busy && <p role="status">{t('signIn.working')}</p>}
+        </form>
+      )}
+      <ImportDevice
+        t={t}
+        claims={claims}
+        onImported={() => {
+          // The device this page prepared is no longer the identity's: open the imported one.
+          if (prepared) void prepare();
+        }}
+      />
+    </>
+  );
+}
+
+/**
+ * Importing a device exported elsewhere (the device page's export) into this browser for an
+ * identity, before signing in: the sign-in that follows is that device.
+ */
+function ImportDevice({
+  t,
+  claims,
+  onImported,
+}: {
+  t: Translate;
+  claims?: TokenClaims | undefined;
+  onImported?: () => void;
+}) {
+  const [typedAgency, setAgency] = useState('');
+  const [typedOfficer, setOfficer] = useState('');
+  const [file, setFile] = useState<File | undefined>();
+  const [passphrase, setPassphrase] = useState('');
+  const [state, setState] = useState<
+    { kind: 'idle' } | { kind: 'working' } | { kind: 'done'; text: string } | { kind: 'failed'; text: string }
+  >({ kind: 'idle' });
+  const agency = claims?.agency ?? typedAgency;
+  const officer = claims?.officer ?? typedOfficer;
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!file) return;
+    setState({ kind: 'working' });
+    try {
+      const device = await importDevice({ agency, officer }, await file.text(), passphrase);
+      setPassphrase('');
+      setState({ kind: 'done', text: t('device.import.done', { device, agency, officer }) });
+      onImported?.();
+    } catch (failure) {
+      const code = failure && typeof failure === 'object' && 'code' in failure ? failure.code : undefined;
+      setState({
+        kind: 'failed',
+        text:
+          code === 'KEY_EXPORT_INVALID'
+            ? t('device.import.invalid')
+            : t('device.import.failed', { reason: describeError(failure) }),
+      });
     }
   };
 
   return (
-    <>
-      <p>{t('signIn.prod.intro')}</p>
-      <form onSubmit={generate} class="stack">
+    <details class="import-device">
+      <summary>{t('device.import.title')}</summary>
+      <form onSubmit={submit} class="stack">
+        <p>{t('device.import.intro')}</p>
+        <ClaimField
+          label={t('signIn.prod.agency')}
+          hint={t('device.signIn.fromToken')}
+          claimed={claims?.agency}
+          value={typedAgency}
+          onInput={setAgency}
+        />
+        <ClaimField
+          label={t('signIn.prod.officer')}
+          hint={t('device.signIn.fromToken')}
+          claimed={claims?.officer}
+          value={typedOfficer}
+          onInput={setOfficer}
+        />
         <label>
-          {t('signIn.prod.agency')}
-          <input required value={agency} onInput={(e) => setAgency(e.currentTarget.value)} autocomplete="off" />
+          {t('device.import.file')}
+          <input
+            type="file"
+            required
+            accept=".json,application/json"
+            onChange={(e) => setFile(e.currentTarget.files?.[0])}
+          />
         </label>
         <label>
-          {t('signIn.prod.officer')}
-          <input required value={officer} onInput={(e) => setOfficer(e.currentTarget.value)} autocomplete="off" />
+          {t('device.import.passphrase')}
+          <input
+            type="password"
+            required
+            autocomplete="current-password"
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+          />
         </label>
-        <label>
-          {t('signIn.prod.token')}
-          <textarea required rows={3} value={token} onInput={(e) => setToken(e.currentTarget.value)} />
-        </label>
-        <button type="submit">{t('signIn.prod.generate')}</button>
-      </form>
-      {client && (
-        <form onSubmit={connect} class="stack">
-          <label>
-            {t('signIn.prod.request')}
-            <textarea readOnly rows={6} value={request} />
-          </label>
-          <p>
-            {t('signIn.prod.fingerprint')}: <code>{fingerprint}</code>
+        <button type="submit" disabled={state.kind === 'working'}>
+          {t('device.import.submit')}
+        </button>
+        {state.kind === 'working' && <p role="status">{t('device.import.working')}</p>}
+        {state.kind === 'done' && <p role="status">{state.text}</p>}
+        {state.kind === 'failed' && (
+          <p role="alert" class="error">
+            {state.text}
           </p>
-          <label>
-            {t('signIn.prod.attestation')}
-            <textarea required rows={3} value={attestation} onInput={(e) => setAttestation(e.currentTarget.value)} />
-          </label>
-          <button type="submit">{t('signIn.prod.connect')}</button>
-        </form>
-      )}
-    </>
+        )}
+      </form>
+    </details>
   );
 }
 
