@@ -1,5 +1,5 @@
 import type { QueryView } from '@ncp-hub/protocol';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import {
   type DeskAlert,
   DeskAlertPlan,
@@ -162,6 +162,8 @@ function useDeskNotifier(session: Session, t: Translate, language: Language): De
     notifiers.set(session, notifier);
   }
   notifier.speak(t, language);
+  // Once shown: the summary of what was pending at sign-in, when already permitted.
+  useEffect(() => notifier.check(), [notifier]);
   return notifier;
 }
 
@@ -221,10 +223,17 @@ function FilterChoice<V extends string>({
   word: (value: V) => string;
   onChange: (value: V | typeof ANY) => void;
 }) {
+  // Labelled by `for`, not by wrapping: a wrapping label's name would take in the chosen option.
+  const id = `board-filter-${name}`;
   return (
-    <label>
-      {label}
-      <select name={name} value={value} onChange={(event) => onChange(event.currentTarget.value as V | typeof ANY)}>
+    <div class="board-filter">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        name={name}
+        value={value}
+        onChange={(event) => onChange(event.currentTarget.value as V | typeof ANY)}
+      >
         <option value={ANY}>{t('ncbBoard.filter.any')}</option>
         {values.map((v) => (
           <option key={v} value={v}>
@@ -232,7 +241,7 @@ function FilterChoice<V extends string>({
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
 
@@ -291,7 +300,9 @@ function BoardItem({ t, language, row, now }: { t: Translate; language: Language
 
 /** The board of follow-ups: every query the desk sees, filtered, the next deadline first. */
 function Board({ t, language, session }: { t: Translate; language: Language; session: Session }) {
-  const now = useNow();
+  // The tick re-renders the countdowns; each render (a query changed, a filter) reads the clock afresh.
+  useNow();
+  const now = Date.now();
   const [filter, setFilter] = useState<BoardFilter>({ ...DEFAULT_FILTER });
   const all = [...session.queries.queries.values()];
   const rows = boardRows(all, filter, now);
