@@ -34,13 +34,13 @@ const skipReason = chromiumSkipReason();
 if (skipReason) console.log(`skipped: the console's production sign-in and device in Chromium: ${skipReason}`);
 
 /** What the agency's identity system would sign: an officer token for the hub. */
-async function officerToken(agency: string, officer: string): Promise<string> {
+async function officerToken(agency: string, officer: string, ttlSeconds = 3600): Promise<string> {
   return issueOfficerToken({
     agency,
     officer,
     roles: ['officer'],
     privateJwk: await readSigningKey(keysDir, agency),
-    ttlSeconds: 3600,
+    ttlSeconds,
     audience: 'ncp-hub',
   });
 }
@@ -99,8 +99,8 @@ async function handOff(page: Page, token: string): Promise<void> {
 }
 
 /** The whole production sign-in of an officer: hand-off, enrolment attested, connected. */
-async function signInProduction(page: Page, agency: string, officer: string): Promise<string> {
-  await handOff(page, await officerToken(agency, officer));
+async function signInProduction(page: Page, agency: string, officer: string, token?: string): Promise<string> {
+  await handOff(page, token ?? (await officerToken(agency, officer)));
   expect(
     await page
       .getByRole('textbox', { name: /^Agency/ })
@@ -132,7 +132,8 @@ describe.skipIf(skipReason !== undefined)("the console's production sign-in and 
   beforeAll(async () => {
     const dev = await ensureDevelopmentAgencies(await makeTempDir());
     keysDir = dev.keysDir;
-    rig = await startConsoleRig({ TRUST_REGISTRY: dev.registryDir });
+    // No clock tolerance: a token's session ends at its exp, so that a test can see it end.
+    rig = await startConsoleRig({ TRUST_REGISTRY: dev.registryDir, CLOCK_TOLERANCE_SECONDS: '0' });
     expect(rig.hub.development).toBeUndefined();
   }, 120_000);
 
@@ -284,4 +285,48 @@ describe.skipIf(skipReason !== undefined)("the console's production sign-in and 
     expect(await pl.locator('.warnings').textContent()).not.toContain('A new device');
     expect(rig.problems).toEqual([]);
   }, 180_000);
+
+  it('says in words that a token expired: live, on a reload, and when handed over expired', async () => {
+    const page = await rig.open('short', DESKTOP);
+    const token = await officerToken('UA-NPU', 'ua.short', 6);
+    await signInProduction(page, 'UA-NPU', 'ua.short', token);
+    // The hub ends the session at exp; the console returns to the sign-in page and says why.
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor({ timeout: LIVE_MS });
+    const ended = 'Your token has expired, so the session ended: sign in again with a new token.';
+    expect(await page.getByRole('alert').first().textContent()).toBe(ended);
+    // The tab forgot the identity: a reload is the sign-in page, not a sign-in with the dead token.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor({ timeout: LIVE_MS });
+    expect(await page.getByText('Signed in as').count()).toBe(0);
+    // Handed over once expired: said before anything is asked of the hub, with the time.
+    await page.goto('about:blank');
+    await page.goto(`${rig.url}/#token=${token}`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /^Your token expired at .+: ask your agency/ })
+      .waitFor({
+        timeout: LIVE_MS,
+      });
+    expect(await page.locator('textarea[data-request="command"]').count()).toBe(0);
+    expect(rig.problems).toEqual([]);
+  }, 60_000);
+
+  it('signs in again with the same token on a reload while it is valid, and ends it once expired', async () => {
+    const page = await rig.open('reload', DESKTOP);
+    const token = await officerToken('UA-NPU', 'ua.reload', 8);
+    await signInProduction(page, 'UA-NPU', 'ua.reload', token);
+    await page.reload();
+    await page.locator('.status.ready').waitFor({ timeout: LIVE_MS });
+    expect(await page.getByText('Signed in as ua.reload (UA-NPU)').isVisible()).toBe(true);
+    // Closed before its exp, reopened after: the tab's token is dead, said without asking the hub.
+    const exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp as number;
+    await page.goto('about:blank');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now() + 500)));
+    await page.goto(`${rig.url}/`);
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor({ timeout: LIVE_MS });
+    expect(await page.getByRole('alert').first().textContent()).toBe(
+      'Your token has expired, so the session ended: sign in again with a new token.',
+    );
+    expect(rig.problems).toEqual([]);
+  }, 60_000);
 });
