@@ -179,6 +179,12 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     expect(await ua.locator('form').count()).toBe(0);
     await rig.screenshot(ua, 'follow-up-closed-390px');
     await expectAccessible(ua);
+    // In Ukrainian: the catalogue's words for the timeline and the instrument.
+    await ua.locator('header select').selectOption('uk');
+    await timeline.locator('[data-event="OPENED"]').filter({ hasText: 'Запит відкрито' }).waitFor({ timeout: LIVE_MS });
+    expect(await ua.locator('dd[data-filing]').textContent()).toContain('Запит про міжнародну правову допомогу');
+    expect(await timeline.locator('[data-event="CLOSED"]').textContent()).toContain('Закрито: обидва напрями виконано');
+    await ua.locator('header select').selectOption('en');
     await rig.screenshot(pgo, 'authority-confirmed');
     await expectAccessible(pgo);
     expect(rig.problems).toEqual([]);

@@ -23,7 +23,7 @@ export const authorityEn = {
   'supervisor.title': 'Supervisor: escalations',
   'supervisor.intro': 'The operational queries of {agency} whose follow-up is late, escalated to you as they happen.',
   'supervisor.escalations': 'Escalations',
-  'supervisor.escalationCount': '{count} escalations standing',
+  'supervisor.escalationCount': 'Escalations standing: {count}',
   'supervisor.noEscalation': 'No escalation standing.',
   'supervisor.escalation': 'Case {caseReference}',
   'supervisor.overdueTrack': 'Overdue',

@@ -20,10 +20,12 @@ function FollowUpMarks({ t, session, query }: { t: Translate; session: Session; 
   const reminded = alerts.some((alert) => alert.type === 'reminder');
   if (!escalated && !reminded) return null;
   return (
-    <span class={escalated ? 'badge late' : 'badge'} data-mark={escalated ? 'escalation' : 'reminder'}>
+    <>
       {' '}
-      {t(escalated ? 'followUp.mark.escalation' : 'followUp.mark.reminder')}
-    </span>
+      <span class={escalated ? 'badge late' : 'badge'} data-mark={escalated ? 'escalation' : 'reminder'}>
+        {t(escalated ? 'followUp.mark.escalation' : 'followUp.mark.reminder')}
+      </span>
+    </>
   );
 }
 

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Language, Translate } from '../i18n/index.js';
 import { type FollowUpAlert, refusalKey } from '../queries.js';
 import { describeError, type Session } from '../session.js';
-import { Deadline, useNow } from './deadline.js';
+import { absoluteTime } from './deadline.js';
 import { Heading } from './heading.js';
 
 /** Which track is late, in words. */
@@ -27,7 +27,6 @@ function lateSince(alert: FollowUpAlert, query: QueryView): number {
  * and the agency's open queries with a track overdue (listed again when an escalation arrives).
  */
 export function Supervisor({ t, language, session }: { t: Translate; language: Language; session: Session }) {
-  const now = useNow();
   const book = session.queries;
   const escalations = book.standing().filter((alert) => alert.type === 'escalation');
   const [overdue, setOverdue] = useState<QueryView[] | undefined>();
@@ -101,7 +100,9 @@ export function Supervisor({ t, language, session }: { t: Translate; language: L
                 <div>
                   <dt>{t('supervisor.since')}</dt>
                   <dd>
-                    <Deadline t={t} language={language} at={lateSince(alert, query)} now={now} />
+                    <time dateTime={new Date(lateSince(alert, query)).toISOString()} data-at={lateSince(alert, query)}>
+                      {absoluteTime(language, lateSince(alert, query))}
+                    </time>
                   </dd>
                 </div>
               </dl>
