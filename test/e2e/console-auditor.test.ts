@@ -113,6 +113,22 @@ describe.skipIf(skipReason !== undefined)("the console's auditor view in Chromiu
     expect(ofPl.map((row) => row.type)).not.toContain('message.relayed');
     expect(await page.locator('.audit-table').textContent()).not.toContain('ua.officer.2');
 
+    // At the hub: dates, as days of the auditor's time zone (the page's).
+    await page.getByLabel('Officer').fill('');
+    const [today, tomorrow] = await page.evaluate(() => {
+      const day = (date: Date) =>
+        `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+      const now = new Date();
+      return [day(now), day(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))];
+    });
+    await page.getByLabel('From (date)').fill(tomorrow as string);
+    await page.getByRole('button', { name: 'Apply the filters' }).click();
+    await expect.poll(() => status.textContent(), { timeout: LIVE_MS }).toBe('No entry matches. The end of the log.');
+    await page.getByLabel('From (date)').fill(today as string);
+    await page.getByLabel('To (date)').fill(today as string);
+    await page.getByRole('button', { name: 'Apply the filters' }).click();
+    await expect.poll(async () => (await rows(page)).length, { timeout: LIVE_MS }).toBe(100);
+
     // In the page: one type among the loaded entries (the first page again, after Clear).
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(async () => rows(page), { timeout: LIVE_MS }).toEqual(first);
