@@ -37,14 +37,12 @@ export interface KeptConversation {
 }
 
 const PREFIX = 'conv:';
-/** Writes are gathered for this long, so that a burst of messages is one write per conversation. */
-const WRITE_DELAY_MS = 150;
 
 /** The message history of one identity in this browser. */
 export class MessageHistory {
   readonly #store: Promise<IndexedDbKeyStore>;
   readonly #dirty = new Map<ConversationId, () => KeptConversation>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #scheduled = false;
   #writing: Promise<void> = Promise.resolve();
 
   constructor(identity: { agency: string; officer: string }) {
@@ -74,19 +72,23 @@ export class MessageHistory {
     return kept;
   }
 
-  /** Keeps the conversation soon (`read` is called when it is written, so the latest state is). */
+  /**
+   * Keeps the conversation (`read` is called when it is written, so the latest state is). Written
+   * at once, after the changes of the same task: the SDK has acknowledged a delivered message to
+   * the hub, so this copy is the only one left, and a reload may come any moment.
+   */
   save(conversation: ConversationId, read: () => KeptConversation): void {
     this.#dirty.set(conversation, read);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
       void this.#write();
-    }, WRITE_DELAY_MS);
+    });
   }
 
-  /** Writes what is waiting now; resolves once it is written. */
+  /** Writes what is waiting now; resolves once all is written. */
   async flush(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     await this.#write();
   }
 

@@ -121,6 +121,27 @@ async function signInProduction(page: Page, agency: string, officer: string, tok
   return device;
 }
 
+/** The texts the page's browser keeps for the identity (its history database, one record per conversation). */
+async function keptTexts(page: Page, agency: string, officer: string): Promise<string[]> {
+  return page.evaluate(
+    (name) =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction('entries').objectStore('entries').getAll();
+          request.onerror = () => reject(request.error);
+          request.onsuccess = () => {
+            open.result.close();
+            const records = request.result as Array<{ messages: Array<{ text: string }> }>;
+            resolve(records.flatMap((record) => record.messages.map((m) => m.text)));
+          };
+        };
+      }),
+    `ncp-console-history:${agency}:${officer}`,
+  );
+}
+
 /** The messages a page shows in the conversation it is on, as text. */
 async function shownMessages(page: Page): Promise<string[]> {
   return page.locator('.message').allTextContents();
@@ -186,6 +207,9 @@ describe.skipIf(skipReason !== undefined)("the console's production sign-in and 
     const uaMine = ua.locator('.message.mine').filter({ hasText: 'First from Kyiv' });
     await uaMine.locator('[data-mark="read"]').waitFor({ timeout: LIVE_MS });
     const before = { ua: await shownMessages(ua), pl: await shownMessages(pl) };
+    // Where the README says: each identity's history database, written as the messages came.
+    await expect.poll(() => keptTexts(ua, 'UA-NPU', 'ua.officer')).toEqual(['First from Kyiv', 'Reply from Warsaw']);
+    await expect.poll(() => keptTexts(pl, 'PL-KGP', 'pl.officer')).toEqual(['First from Kyiv', 'Reply from Warsaw']);
 
     // A reload signs in again with the same token, and the conversation shows what it showed.
     await Promise.all([ua.reload(), pl.reload()]);
