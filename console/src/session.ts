@@ -10,7 +10,7 @@ import {
   type ReceivedMessage,
   toBase64url,
 } from '@ncp-hub/client-sdk';
-import type { ConversationId, MessageId, OfficerRef } from '@ncp-hub/protocol';
+import { type ConversationId, type MessageId, type OfficerRef, parseOfficerAddress } from '@ncp-hub/protocol';
 import { devSignIn } from './dev-api.js';
 import type { MessageKey } from './i18n/index.js';
 import { type ChatMessage, type KeptConversation, MessageHistory } from './message-history.js';
@@ -408,9 +408,13 @@ export class Session {
     this.#on('deviceAdded', (device) =>
       this.#warn('warning.deviceAdded', { officer: device.officer, agency: device.agency, device: device.device }),
     );
-    this.#on('deviceRejected', ({ officer, reason }) =>
-      this.#warn('warning.deviceRejected', { officer, reasonKey: `warning.deviceRejected.${reason}` }),
-    );
+    this.#on('deviceRejected', ({ officer, reason }) => {
+      const who = parseOfficerAddress(officer);
+      this.#warn('warning.deviceRejected', {
+        officer: `${who.officer} (${who.agency})`,
+        reasonKey: `warning.deviceRejected.${reason}`,
+      });
+    });
     this.#on('agencyKeysChanged', ({ agency }) => this.#warn('warning.agencyKeysChanged', { agency }));
     this.#on('attestationExpiring', () => this.#warn('warning.attestationExpiring'));
     this.#on('error', (error) => this.#warn('warning.error', { reason: describeError(error) }));

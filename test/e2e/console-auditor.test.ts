@@ -115,16 +115,18 @@ describe.skipIf(skipReason !== undefined)("the console's auditor view in Chromiu
 
     // At the hub: dates, as days of the auditor's time zone (the page's).
     await page.getByLabel('Officer').fill('');
-    const [today, tomorrow] = await page.evaluate(() => {
+    // From yesterday: the entries of this run, even one that began before midnight.
+    const [yesterday, today, tomorrow] = await page.evaluate(() => {
       const day = (date: Date) =>
         `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
       const now = new Date();
-      return [day(now), day(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))];
+      const shifted = (days: number) => day(new Date(now.getFullYear(), now.getMonth(), now.getDate() + days));
+      return [shifted(-1), day(now), shifted(1)];
     });
     await page.getByLabel('From (date)').fill(tomorrow as string);
     await page.getByRole('button', { name: 'Apply the filters' }).click();
     await expect.poll(() => status.textContent(), { timeout: LIVE_MS }).toBe('No entry matches. The end of the log.');
-    await page.getByLabel('From (date)').fill(today as string);
+    await page.getByLabel('From (date)').fill(yesterday as string);
     await page.getByLabel('To (date)').fill(today as string);
     await page.getByRole('button', { name: 'Apply the filters' }).click();
     await expect.poll(async () => (await rows(page)).length, { timeout: LIVE_MS }).toBe(100);
