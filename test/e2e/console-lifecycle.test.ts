@@ -287,6 +287,18 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
   it("a device key changed behind the officer's back is shown as a warning in words", async () => {
     const ua = await rig.open('ua', PHONE);
     const pl = await rig.open('pl');
+    // The UA officer compared the safety number with the PL officer by phone, and marked it verified.
+    await goHome(ua, HOMES.officer);
+    const conversation = ua
+      .locator('.conversation-link')
+      .filter({ hasText: 'Operational query, case 12026100000000777' });
+    await conversation.click();
+    const safety = ua.locator('.safety-number');
+    await safety.locator('summary').click();
+    await safety.getByRole('button', { name: 'I compared it with them: mark as verified' }).click();
+    await safety.and(ua.locator('[data-verification="verified"]')).waitFor({ timeout: LIVE_MS });
+    expect(await safety.locator('summary').textContent()).toContain('✓ verified');
+
     // The PL officer's device id, from the PL page's device view.
     await pl.evaluate(() => {
       location.hash = '#/device';
@@ -320,7 +332,11 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     await ua.reload();
     await ua.locator('.status.ready').waitFor({ timeout: LIVE_MS });
     await goHome(ua, HOMES.officer);
-    await ua.locator('.conversation-link').filter({ hasText: 'Operational query, case 12026100000000777' }).click();
+    await conversation.click();
+    // The safety number is not the one marked verified any more: said, the details open.
+    await safety.and(ua.locator('[data-verification="changed"]')).waitFor({ timeout: LIVE_MS });
+    expect(await safety.getAttribute('open')).not.toBeNull();
+    expect(await safety.textContent()).toContain('changed since you marked it verified');
     await ua.getByRole('textbox', { name: 'Message' }).fill('Are you still there?');
     await ua.getByRole('textbox', { name: 'Message' }).press('Enter');
     const warning = ua.locator('.warnings li').filter({ hasText: 'a known device came with other keys' });

@@ -151,6 +151,13 @@ export const en = {
   'conversation.safetyNumber': 'Safety number with {officer}',
   'conversation.safetyNumberHelp':
     'Compare it with your correspondent by phone: it is the same unless keys were substituted.',
+  'conversation.verified.short': 'verified',
+  'conversation.verified.changedShort': 'changed since verified',
+  'conversation.verified.on': 'You marked the safety number with {officer} verified on {at}.',
+  'conversation.verified.changed':
+    'The safety number with {officer} changed since you marked it verified: a device was added or its keys changed. Compare it again before you send anything sensitive.',
+  'conversation.verified.mark': 'I compared it with them: mark as verified',
+  'conversation.verified.unmark': 'Remove the verified mark',
   'conversation.safetyNumberUnavailable': 'Not available yet: {reason}',
   'conversation.queryFollowUp': 'The follow-up of the operational query, case {caseReference}',
   'conversation.messages': 'Messages',

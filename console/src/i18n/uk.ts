@@ -151,6 +151,13 @@ export const uk: Catalogue = {
   'conversation.unknown': 'Ця розмова невідома цьому пристрою.',
   'conversation.safetyNumber': 'Код безпеки з {officer}',
   'conversation.safetyNumberHelp': 'Звірте його зі співрозмовником телефоном: він однаковий, якщо ключі не підмінено.',
+  'conversation.verified.short': 'звірено',
+  'conversation.verified.changedShort': 'змінився після звірки',
+  'conversation.verified.on': 'Ви позначили код безпеки з {officer} як звірений {at}.',
+  'conversation.verified.changed':
+    'Код безпеки з {officer} змінився після того, як ви позначили його звіреним: додано пристрій або змінено його ключі. Звірте його знову, перш ніж надсилати щось чутливе.',
+  'conversation.verified.mark': 'Я звірив його зі співрозмовником: позначити як звірений',
+  'conversation.verified.unmark': 'Зняти позначку звірки',
   'conversation.safetyNumberUnavailable': 'Поки недоступний: {reason}',
   'conversation.queryFollowUp': 'Контроль виконання оперативного запиту, справа {caseReference}',
   'conversation.messages': 'Повідомлення',

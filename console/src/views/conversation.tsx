@@ -1,35 +1,71 @@
 import { MAX_TEXT_LENGTH } from '@ncp-hub/client-sdk';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Language, Translate } from '../i18n/index.js';
 import { type ChatMessage, describeError, type Session } from '../session.js';
+import { type VerifiedNumber, VerifiedNumbers } from '../verified-numbers.js';
 import { membersText } from './conversations.js';
+import { absoluteTime } from './deadline.js';
 import { Heading } from './heading.js';
 
-/** The correspondent's safety number (60 digits in groups of five, as the SDK gives it), fetched when the view opens. */
+/**
+ * The correspondent's safety number (60 digits in groups of five, as the SDK gives it), fetched
+ * when the view opens, with this officer's mark that it was compared out of band. A number that
+ * differs from the one marked (a device added, or keys changed) is said, and the details open.
+ */
 function SafetyNumber({
   t,
+  language,
   session,
   officer,
 }: {
   t: Translate;
+  language: Language;
   session: Session;
   officer: { agency: string; officer: string };
 }) {
   const [number, setNumber] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [verified, setVerified] = useState<VerifiedNumber | undefined | 'loading'>('loading');
+  const numbers = useMemo(() => new VerifiedNumbers(session.identity), [session]);
   useEffect(() => {
     let live = true;
     session.client.safetyNumber(officer).then(
       (value) => live && setNumber(value),
       (failure) => live && setError(describeError(failure)),
     );
+    numbers.get(officer).then(
+      (value) => live && setVerified(value),
+      () => live && setVerified(undefined),
+    );
     return () => {
       live = false;
     };
-  }, [session, officer.agency, officer.officer]);
+  }, [session, numbers, officer.agency, officer.officer]);
+  // A number marked verified that cannot be computed any more (no device of theirs verifies) has
+  // changed as much as one that differs.
+  const state =
+    verified === 'loading' || (number === undefined && error === undefined)
+      ? 'loading'
+      : verified === undefined
+        ? number === undefined
+          ? 'unavailable'
+          : 'unverified'
+        : verified.number === number
+          ? 'verified'
+          : 'changed';
+  const mark = async () => number && setVerified(await numbers.mark(officer, number));
+  const unmark = async () => {
+    await numbers.unmark(officer);
+    setVerified(undefined);
+  };
+  const who = `${officer.officer} (${officer.agency})`;
   return (
-    <details class="safety-number">
-      <summary>{t('conversation.safetyNumber', { officer: `${officer.officer} (${officer.agency})` })}</summary>
+    <details class="safety-number" data-verification={state} open={state === 'changed'}>
+      <summary>
+        {t('conversation.safetyNumber', { officer: who })}
+        {state === 'verified' && <span class="badge"> ✓ {t('conversation.verified.short')}</span>}
+        {state === 'changed' && <span class="badge warning"> ⚠ {t('conversation.verified.changedShort')}</span>}
+      </summary>
       {number ? (
         <p>
           <code data-safety-number={number}>{number}</code>
@@ -38,6 +74,24 @@ function SafetyNumber({
         <p>{t('conversation.safetyNumberUnavailable', { reason: error })}</p>
       ) : null}
       <p class="hint">{t('conversation.safetyNumberHelp')}</p>
+      <div role="status">
+        {state === 'verified' && verified !== 'loading' && verified && (
+          <p>✓ {t('conversation.verified.on', { officer: who, at: absoluteTime(language, verified.at) })}</p>
+        )}
+        {state === 'changed' && <p class="error">⚠ {t('conversation.verified.changed', { officer: who })}</p>}
+      </div>
+      <div class="actions">
+        {(state === 'unverified' || (state === 'changed' && number !== undefined)) && (
+          <button type="button" class="secondary" onClick={mark}>
+            {t('conversation.verified.mark')}
+          </button>
+        )}
+        {state === 'verified' && (
+          <button type="button" class="secondary" onClick={unmark}>
+            {t('conversation.verified.unmark')}
+          </button>
+        )}
+      </div>
     </details>
   );
 }
@@ -115,7 +169,13 @@ export function ConversationView({
         </p>
       )}
       {others.map((officer) => (
-        <SafetyNumber key={`${officer.agency}/${officer.officer}`} t={t} session={session} officer={officer} />
+        <SafetyNumber
+          key={`${officer.agency}/${officer.officer}`}
+          t={t}
+          language={language}
+          session={session}
+          officer={officer}
+        />
       ))}
       <h2 class="visually-hidden">{t('conversation.messages')}</h2>
       {state.messages.length === 0 && <p>{t('conversation.noMessages')}</p>}
