@@ -2,8 +2,8 @@ import type { MessageContent } from '@ncp-hub/crypto';
 import type {
   AgencyId,
   ConversationId,
-  DirectoryAgency,
   DeviceRef,
+  DirectoryAgency,
   FormalRequestFiling,
   MessageId,
   OfficerRef,
