@@ -15,7 +15,15 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason } from '../helpers/browser.js';
-import { type ConsoleRig, DESKTOP, LIVE_MS, PHONE, startConsoleRig } from '../helpers/console.js';
+import {
+  type ConsoleRig,
+  DESKTOP,
+  goHome,
+  LIVE_MS,
+  openQueryWithForm,
+  PHONE,
+  startConsoleRig,
+} from '../helpers/console.js';
 import { makeTempDir } from '../helpers/hub.js';
 
 /** THREAT_TO_LIFE's formal request is due 10 s after the opening, reminded 4 s after it. */
@@ -27,39 +35,14 @@ const FOLLOW_UP_MS = SHORT_DEADLINE_MS + LIVE_MS;
 let rig: ConsoleRig;
 let policyDir: string;
 
-/** axe-core on what `page` shows now: no serious or critical violation. */
-async function expectAccessible(page: Page): Promise<void> {
-  expect(await rig.checkAccessibility(page)).toEqual([]);
-}
-
-/** Goes to the page's home view (its level-1 heading `home`). */
-async function goHome(page: Page, home: string): Promise<void> {
-  await page.evaluate(() => {
-    location.hash = '#/';
+/** Opens an operational query to pl.officer through the form; resolves on its page with its id. */
+function openQuery(page: Page, caseReference: string, ground: RegExp): Promise<string> {
+  return openQueryWithForm(page, {
+    caseReference,
+    ground,
+    statement: `The grounds of case ${caseReference}.`,
+    question: `A question on case ${caseReference}?`,
   });
-  await page.getByRole('heading', { level: 1, name: home }).waitFor({ timeout: LIVE_MS });
-}
-
-/**
- * Opens an operational query to pl.officer through the form, as the officer of `page`; resolves
- * on the query's page with the query's id.
- */
-async function openQuery(page: Page, caseReference: string, ground: RegExp): Promise<string> {
-  await goHome(page, 'Conversations');
-  await page.getByRole('link', { name: 'New operational query' }).click();
-  await page.getByRole('heading', { level: 1, name: 'New operational query' }).waitFor({ timeout: LIVE_MS });
-  await page.getByLabel('Officer of another state').selectOption('PL-KGP/pl.officer');
-  await page.getByLabel('National case reference').fill(caseReference);
-  await page.getByRole('radio', { name: ground }).check();
-  await page.getByLabel('Statement of the specific grounds').fill(`The grounds of case ${caseReference}.`);
-  await page.getByLabel('Question').fill(`A question on case ${caseReference}?`);
-  await page.getByRole('button', { name: 'Open the query' }).click();
-  await page
-    .getByRole('heading', { level: 1, name: `Operational query, case ${caseReference}` })
-    .waitFor({ timeout: LIVE_MS });
-  const id = /^#\/q\/([A-Za-z0-9_-]+)$/.exec(await page.evaluate(() => location.hash))?.[1];
-  if (!id) throw new Error('not on a query page');
-  return id;
 }
 
 const skipReason = chromiumSkipReason();
@@ -95,7 +78,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     await rig.signIn(pgo, 'ua.pgo.clerk', 'Central authority: formal requests');
     await pgo.locator('[data-waiting="0"]').waitFor({ timeout: LIVE_MS });
     await rig.screenshot(pgo, 'authority-empty');
-    await expectAccessible(pgo);
+    await rig.expectAccessible(pgo);
 
     const id = await openQuery(ua, 'FU-CASE-1', /Risk the suspect absconds/);
     const timeline = ua.locator('.timeline');
@@ -121,7 +104,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     ]);
     expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await rig.screenshot(ua, 'follow-up-filing-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     await form.getByLabel('Reference of the formal request').fill('MLA/2026/0042');
     await form.getByLabel('Instrument').selectOption('MLA_REQUEST');
@@ -150,7 +133,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
       expect(text).toContain(fact);
     }
     await rig.screenshot(pgo, 'authority-waiting');
-    await expectAccessible(pgo);
+    await rig.expectAccessible(pgo);
     await request.getByRole('button', { name: 'Confirm receipt' }).click();
     await pgo.locator('[data-waiting="0"]').waitFor({ timeout: LIVE_MS });
     const done = pgo.locator('[data-list="done"] li[data-query]').filter({ hasText: 'FU-CASE-1' });
@@ -178,7 +161,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     await done.locator('dd[data-status="CLOSED"]').waitFor({ timeout: LIVE_MS });
     expect(await ua.locator('form').count()).toBe(0);
     await rig.screenshot(ua, 'follow-up-closed-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
     // In Ukrainian: the catalogue's words for the timeline and the instrument.
     await ua.locator('header select').selectOption('uk');
     await timeline.locator('[data-event="OPENED"]').filter({ hasText: 'Запит відкрито' }).waitFor({ timeout: LIVE_MS });
@@ -186,7 +169,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     expect(await timeline.locator('[data-event="CLOSED"]').textContent()).toContain('Закрито: обидва напрями виконано');
     await ua.locator('header select').selectOption('en');
     await rig.screenshot(pgo, 'authority-confirmed');
-    await expectAccessible(pgo);
+    await rig.expectAccessible(pgo);
     expect(rig.problems).toEqual([]);
   }, 90_000);
 
@@ -203,7 +186,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     await ua.getByRole('alert').waitFor({ timeout: LIVE_MS });
     expect(await ua.getByRole('alert').textContent()).toBe('Give the reason for withdrawing.');
     await rig.screenshot(ua, 'follow-up-withdraw-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
     await reason.fill('Suspect arrested in Kyiv');
     await ua.getByRole('button', { name: 'Confirm the withdrawal' }).click();
     await ua.locator('dd[data-status="WITHDRAWN"]').waitFor({ timeout: LIVE_MS });
@@ -218,7 +201,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     expect(await ua.getByRole('button', { name: 'Withdraw the query…' }).count()).toBe(0);
     expect(await ua.locator('form').count()).toBe(0);
     await rig.screenshot(ua, 'follow-up-withdrawn-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     // A third query: the officer has the confirm step open when the counterpart answers.
     await openQuery(ua, 'FU-CASE-3', /Irreversible loss of important information/);
@@ -245,7 +228,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     expect(await ua.locator('dd[data-status]').getAttribute('data-status')).toBe('OPEN');
     expect(await ua.getByRole('button', { name: 'Withdraw the query…' }).count()).toBe(0);
     await rig.screenshot(ua, 'follow-up-withdraw-refused-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
     expect(rig.problems).toEqual([]);
   }, 90_000);
 
@@ -264,7 +247,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     await ua.locator('.timeline [data-event="REMINDER"]').waitFor({ timeout: LIVE_MS });
     expect(await ua.locator('.timeline [data-event="REMINDER"]').textContent()).toContain('Reminder 1:');
     await rig.screenshot(ua, 'follow-up-reminder-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     // The escalation, live on the officer's page: the reminder replaced, the overdue marked in words.
     const escalation = ua.locator('[data-alert="escalation"][data-track="formal"]');
@@ -287,7 +270,7 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     await mark.waitFor({ timeout: LIVE_MS });
     expect(await mark.textContent()).toContain('Escalated: overdue');
     await rig.screenshot(ua, 'conversations-escalated-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     // The supervisor: the escalation live, with the case, ground, requester, track and since when.
     const checkSupervisor = async () => {
@@ -310,14 +293,14 @@ describe.skipIf(skipReason !== undefined)("the console's follow-up of operationa
     };
     await checkSupervisor();
     await rig.screenshot(supervisor, 'supervisor-escalation');
-    await expectAccessible(supervisor);
+    await rig.expectAccessible(supervisor);
 
     // A reload (the same device, the SDK delivers each event once): the escalation is there again,
     // from the hub's pending list at sign-in.
     await supervisor.reload();
     await supervisor.locator('.status.ready').waitFor({ timeout: LIVE_MS });
     await checkSupervisor();
-    await expectAccessible(supervisor);
+    await rig.expectAccessible(supervisor);
     expect(rig.problems).toEqual([]);
   }, 90_000);
 });

@@ -23,29 +23,18 @@ import { Redis } from 'ioredis';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromiumSkipReason } from '../helpers/browser.js';
-import { type ConsoleRig, LIVE_MS, PHONE, startConsoleRig, tabTo } from '../helpers/console.js';
+import {
+  type ConsoleRig,
+  goHome,
+  LIVE_MS,
+  openQueryWithForm,
+  PHONE,
+  queryIdOf,
+  startConsoleRig,
+  tabTo,
+} from '../helpers/console.js';
 
 let rig: ConsoleRig;
-
-/** axe-core on what `page` shows now: no serious or critical violation. */
-async function expectAccessible(page: Page): Promise<void> {
-  expect(await rig.checkAccessibility(page)).toEqual([]);
-}
-
-/** Goes to the page's home view (its level-1 heading `home`), as a link in the page would. */
-async function goHome(page: Page, home: string): Promise<void> {
-  await page.evaluate(() => {
-    location.hash = '#/';
-  });
-  await page.getByRole('heading', { level: 1, name: home }).waitFor({ timeout: LIVE_MS });
-}
-
-/** The query id of the query page on screen. */
-async function queryIdOf(page: Page): Promise<string> {
-  const id = /^#\/q\/([A-Za-z0-9_-]+)$/.exec(await page.evaluate(() => location.hash))?.[1];
-  if (!id) throw new Error('not on a query page');
-  return id;
-}
 
 /** Presses Tab until `target` has the focus, then `key` (Enter by default). */
 async function press(page: Page, target: Locator, key = 'Enter'): Promise<void> {
@@ -117,17 +106,12 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     const question = 'Is Taras Melnyk registered at a hotel in Warsaw?';
 
     // 1. The UA officer opens the query.
-    await ua.getByRole('link', { name: 'New operational query' }).click();
-    await ua.getByLabel('Officer of another state').selectOption('PL-KGP/pl.officer');
-    await ua.getByLabel('National case reference').fill(caseReference);
-    await ua.getByRole('radio', { name: /Risk the suspect absconds or can no longer be identified/ }).check();
-    await ua.getByLabel('Statement of the specific grounds').fill(statement);
-    await ua.getByLabel('Question').fill(question);
-    await ua.getByRole('button', { name: 'Open the query' }).click();
-    await ua
-      .getByRole('heading', { level: 1, name: `Operational query, case ${caseReference}` })
-      .waitFor({ timeout: LIVE_MS });
-    const id = await queryIdOf(ua);
+    const id = await openQueryWithForm(ua, {
+      caseReference,
+      ground: /Risk the suspect absconds or can no longer be identified/,
+      statement,
+      question,
+    });
     const uaTimeline = ua.locator('.timeline');
 
     // 2. The PL officer: the query's conversation in the list, the question decrypted, an answer.
@@ -144,7 +128,7 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     expect(await notification.locator('.statement').textContent()).toBe(statement);
     expect(await notification.locator('[data-ground]').getAttribute('data-ground')).toBe('ABSCONDING_RISK');
     await rig.screenshot(desk, 'lifecycle-ncb-notification');
-    await expectAccessible(desk);
+    await rig.expectAccessible(desk);
     await notification.getByRole('button', { name: 'Acknowledge' }).click();
     await ua.locator('[data-track="ncb"][data-state="ACKNOWLEDGED"]').waitFor({ timeout: LIVE_MS });
 
@@ -172,7 +156,7 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
       'CLOSED',
     ]);
     await rig.screenshot(ua, 'lifecycle-officer-closed-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
     await pl.getByRole('link', { name: `The follow-up of the operational query, case ${caseReference}` }).click();
     await pl.locator('dd[data-status="CLOSED"]').waitFor({ timeout: LIVE_MS });
     await pgo
@@ -184,7 +168,7 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     await desk.getByLabel('Status', { exact: true }).selectOption('CLOSED');
     await boardRow.and(desk.locator('[data-status="CLOSED"]')).waitFor({ timeout: LIVE_MS });
     await rig.screenshot(desk, 'lifecycle-ncb-board-closed');
-    await expectAccessible(desk);
+    await rig.expectAccessible(desk);
 
     // The auditor: the query's entries, the closing among them.
     await auditor.getByLabel('Query id').fill(id);
@@ -210,7 +194,7 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
       /^✓ OK: \d+ entries \(\d+ of other agencies redacted\), [1-9]\d* signed checkpoints/,
     );
     await rig.screenshot(auditor, 'lifecycle-auditor-verified');
-    await expectAccessible(auditor);
+    await rig.expectAccessible(auditor);
 
     for (const page of [ua, pl, desk]) expect(await page.locator('.warnings li').allTextContents()).toEqual([]);
     expect(rig.problems).toEqual([]);
@@ -348,6 +332,6 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     await mine.locator('.mark.error').waitFor({ timeout: LIVE_MS });
     expect(await mine.locator('.mark.error').textContent()).toMatch(/^Not sent: /);
     await rig.screenshot(ua, 'lifecycle-device-key-changed-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
   }, 90_000);
 });

@@ -22,11 +22,6 @@ const openConsole = (name: string, viewport: { width: number; height: number }):
 const signIn = (page: Page, officer: string, home?: string): Promise<void> => rig.signIn(page, officer, home);
 const screenshot = (page: Page, name: string): Promise<void> => rig.screenshot(page, name);
 
-/** axe-core on what `page` shows now: no serious or critical violation. */
-async function expectAccessible(page: Page): Promise<void> {
-  expect(await rig.checkAccessibility(page)).toEqual([]);
-}
-
 const skipReason = chromiumSkipReason();
 if (skipReason) console.log(`skipped: the web console in Chromium: ${skipReason}`);
 
@@ -48,7 +43,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
 
     await ua.locator('button[data-officer="ua.officer"]').waitFor({ timeout: LIVE_MS });
     await screenshot(ua, 'sign-in-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
     await signIn(ua, 'ua.officer');
     await signIn(pl, 'pl.officer');
 
@@ -98,8 +93,8 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     // Nothing wider than the 390 px screen.
     expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(ua, 'conversation-390px');
-    await expectAccessible(ua);
-    await expectAccessible(pl);
+    await rig.expectAccessible(ua);
+    await rig.expectAccessible(pl);
     await screenshot(pl, 'conversation-desktop');
 
     // A reload signs the PL tab in again as the same officer with the same device (its keys from
@@ -163,7 +158,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     );
     expect(await ua.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(ua, 'query-form-refused-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     const statement = 'The suspect bought a one-way ticket Warsaw-Dubai for tonight.';
     await ua.getByLabel('Statement of the specific grounds').fill(statement);
@@ -190,7 +185,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await desk.locator('[data-pending="1"]').waitFor({ timeout: LIVE_MS });
     expect(await desk.title()).toBe('(1) NCP Hub console');
     await screenshot(desk, 'ncb-desk');
-    await expectAccessible(desk);
+    await rig.expectAccessible(desk);
     // A reload (the same device): the notification, still unacknowledged, is there again (the hub's
     // pending list at sign-in; the SDK delivers each event once per device), its statement decrypted.
     await desk.reload();
@@ -210,7 +205,7 @@ describe.skipIf(skipReason !== undefined)('the web console in Chromium', () => {
     await uaNcbTrack.and(ua.locator('[data-state="ACKNOWLEDGED"]')).waitFor({ timeout: LIVE_MS });
     expect(await uaNcbTrack.textContent()).toContain('Acknowledged — by ua.ncb.desk (NCB-UA)');
     await screenshot(ua, 'query-follow-up-390px');
-    await expectAccessible(ua);
+    await rig.expectAccessible(ua);
 
     // The counterpart: the query's conversation in the list, the question decrypted, and from it
     // the follow-up (the hub lets the counterpart's agency see the query).

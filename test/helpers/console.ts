@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { type Hub, loadConfig, startHub } from '@ncp-hub/server';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { build } from 'vite';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { launchChromium } from './browser.js';
 import { GENEROUS_BUDGETS, makeTempDir } from './hub.js';
 
@@ -65,6 +65,8 @@ export interface ConsoleRig {
   screenshot(page: Page, name: string): Promise<void>;
   /** axe-core in the page: the serious and critical violations of what it shows now (none expected). */
   checkAccessibility(page: Page): Promise<AccessibilityViolation[]>;
+  /** Expects {@link checkAccessibility} to find nothing on what `page` shows now. */
+  expectAccessible(page: Page): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,52 @@ export async function tabTo(page: Page, target: Locator, { max = 80, backwards =
     await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
   }
   throw new Error(`not reachable with ${max} presses of Tab: ${target}`);
+}
+
+/** Goes to the page's home view (`home`: its level-1 heading), as the console's own links do. */
+export async function goHome(page: Page, home: string): Promise<void> {
+  await page.evaluate(() => {
+    location.hash = '#/';
+  });
+  await page.getByRole('heading', { level: 1, name: home }).waitFor({ timeout: LIVE_MS });
+}
+
+/** The id of the query whose page is on screen (`#/q/<id>`). */
+export async function queryIdOf(page: Page): Promise<string> {
+  const id = /^#\/q\/([A-Za-z0-9_-]+)$/.exec(await page.evaluate(() => location.hash))?.[1];
+  if (!id) throw new Error('not on a query page');
+  return id;
+}
+
+/** What the operational query form is filled with (see {@link openQueryWithForm}). */
+export interface QueryForm {
+  caseReference: string;
+  /** The ground's radio, by its name (e.g. /Risk the suspect absconds/). */
+  ground: RegExp;
+  statement: string;
+  question: string;
+  /** The counterpart's option in the directory's choice. */
+  counterpart?: string;
+}
+
+/**
+ * Opens an operational query through the console's form, as the officer of `page` (from the
+ * home view); resolves on the query's page with the query's id.
+ */
+export async function openQueryWithForm(page: Page, form: QueryForm): Promise<string> {
+  await goHome(page, 'Conversations');
+  await page.getByRole('link', { name: 'New operational query' }).click();
+  await page.getByRole('heading', { level: 1, name: 'New operational query' }).waitFor({ timeout: LIVE_MS });
+  await page.getByLabel('Officer of another state').selectOption(form.counterpart ?? 'PL-KGP/pl.officer');
+  await page.getByLabel('National case reference').fill(form.caseReference);
+  await page.getByRole('radio', { name: form.ground }).check();
+  await page.getByLabel('Statement of the specific grounds').fill(form.statement);
+  await page.getByLabel('Question').fill(form.question);
+  await page.getByRole('button', { name: 'Open the query' }).click();
+  await page
+    .getByRole('heading', { level: 1, name: `Operational query, case ${form.caseReference}` })
+    .waitFor({ timeout: LIVE_MS });
+  return queryIdOf(page);
 }
 
 export const DESKTOP = { width: 1024, height: 768 };
@@ -180,6 +228,9 @@ export async function startConsoleRig(env: Record<string, string> = {}): Promise
           .filter((v) => v.impact === 'serious' || v.impact === 'critical')
           .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
       });
+    },
+    async expectAccessible(page) {
+      expect(await rig.checkAccessibility(page)).toEqual([]);
     },
     async stop() {
       for (const { context } of pages.values()) await context.close().catch(() => {});
