@@ -1,100 +1,56 @@
 import type { QueryView } from '@ncp-hub/protocol';
-import { useState } from 'preact/hooks';
 import type { Language, Translate } from '../i18n/index.js';
-import { refusalKey } from '../queries.js';
-import { describeError, type Session } from '../session.js';
+import type { Session } from '../session.js';
 import { absoluteTime } from './deadline.js';
 import { Heading } from './heading.js';
 import { instrumentText, QueryTracks } from './query.js';
+import { type QueryItemProps, useQueryAction } from './query-action.js';
+import { Fact, QueryFact, QueryFacts, who } from './query-facts.js';
 
 /** One formal request: the query's case, ground and requester, the filing, and Confirm while it waits. */
-function FormalRequest({
-  t,
-  language,
-  session,
-  query,
-}: {
-  t: Translate;
-  language: Language;
-  session: Session;
-  query: QueryView;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+function FormalRequest({ t, language, session, query }: QueryItemProps) {
+  const confirm = useQueryAction(
+    t,
+    () => session.queries.confirm(query.id),
+    (reason) => t('authority.confirmFailed', { reason }),
+  );
   const filing = query.formalRequest.filing;
   if (!filing) return null;
   const waiting = query.status === 'OPEN' && query.formalRequest.state === 'FILED';
-  const confirm = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await session.queries.confirm(query.id);
-    } catch (failure) {
-      const key = refusalKey(failure);
-      setError(t('authority.confirmFailed', { reason: key ? t(key) : describeError(failure) }));
-    }
-    setBusy(false);
-  };
   const headingId = `request-${query.id}`;
   const { confirmedBy, confirmedAt } = query.formalRequest;
   return (
     <li class="notification" data-query={query.id} aria-labelledby={headingId}>
       <h3 id={headingId}>{t('authority.request', { reference: filing.reference })}</h3>
-      <dl class="facts">
-        <div>
-          <dt>{t('authority.case')}</dt>
-          <dd>{query.caseReference}</dd>
-        </div>
-        <div>
-          <dt>{t('query.ground')}</dt>
-          <dd data-ground={query.ground}>{t(`ground.${query.ground}`)}</dd>
-        </div>
-        <div>
-          <dt>{t('query.requester')}</dt>
-          <dd>
-            {query.requester.officer} ({query.requester.agency})
-          </dd>
-        </div>
-        <div>
-          <dt>{t('authority.reference')}</dt>
-          <dd>{filing.reference}</dd>
-        </div>
-        <div>
-          <dt>{t('authority.instrument')}</dt>
-          <dd>{instrumentText(t, filing.instrument)}</dd>
-        </div>
-        <div>
-          <dt>{t('authority.date')}</dt>
-          <dd>{filing.date}</dd>
-        </div>
-        <div>
-          <dt>{t('authority.filedAt')}</dt>
-          <dd>
-            <time dateTime={new Date(filing.filedAt).toISOString()}>{absoluteTime(language, filing.filedAt)}</time>
-          </dd>
-        </div>
-        <div>
-          <dt>{t('query.status')}</dt>
-          <dd data-status={query.status}>{t(`query.status.${query.status}`)}</dd>
-        </div>
-      </dl>
+      <QueryFacts t={t} language={language} query={query}>
+        <Fact label={t('authority.case')}>{query.caseReference}</Fact>
+        <QueryFact t={t} language={language} query={query} name="ground" />
+        <QueryFact t={t} language={language} query={query} name="requester" />
+        <Fact label={t('authority.reference')}>{filing.reference}</Fact>
+        <Fact label={t('authority.instrument')}>{instrumentText(t, filing.instrument)}</Fact>
+        <Fact label={t('authority.date')}>{filing.date}</Fact>
+        <Fact label={t('authority.filedAt')}>
+          <time dateTime={new Date(filing.filedAt).toISOString()}>{absoluteTime(language, filing.filedAt)}</time>
+        </Fact>
+        <QueryFact t={t} language={language} query={query} name="status" />
+      </QueryFacts>
       <QueryTracks t={t} language={language} query={query} />
       {confirmedBy && confirmedAt !== null && (
         <p>
           {t('authority.confirmedBy', {
-            who: `${confirmedBy.officer} (${confirmedBy.agency})`,
+            who: who(confirmedBy),
             at: absoluteTime(language, confirmedAt),
           })}
         </p>
       )}
       {waiting && (
-        <button type="button" onClick={confirm} disabled={busy}>
-          {busy ? t('authority.confirming') : t('authority.confirm')}
+        <button type="button" onClick={confirm.run} disabled={confirm.busy}>
+          {confirm.busy ? t('authority.confirming') : t('authority.confirm')}
         </button>
       )}
-      {error && (
+      {confirm.error && (
         <p role="alert" class="error">
-          {error}
+          {confirm.error}
         </p>
       )}
     </li>

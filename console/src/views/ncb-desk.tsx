@@ -20,69 +20,28 @@ import {
   NCB_STATES,
   STATUSES,
 } from '../ncb-board.js';
-import { GROUND_CHOICES, refusalKey } from '../queries.js';
+import { GROUND_CHOICES } from '../queries.js';
 import { describeError, type Session } from '../session.js';
-import { absoluteTime, Deadline, useNow } from './deadline.js';
+import { Deadline, useNow } from './deadline.js';
 import { Heading } from './heading.js';
 import { QueryTracks } from './query.js';
+import { type QueryItemProps, useQueryAction } from './query-action.js';
+import { QueryFacts } from './query-facts.js';
 
 /** One notification: the ground, the two agencies, the case, the decrypted statement, Acknowledge. */
-function Notification({
-  t,
-  language,
-  session,
-  query,
-}: {
-  t: Translate;
-  language: Language;
-  session: Session;
-  query: QueryView;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+function Notification({ t, language, session, query }: QueryItemProps) {
+  const acknowledge = useQueryAction(
+    t,
+    () => session.queries.acknowledge(query.id),
+    (reason) => t('ncb.ackFailed', { reason }),
+  );
   const statement = session.queries.statements.get(query.id);
   const toAcknowledge = session.queries.mustAcknowledge(query);
-  const acknowledge = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await session.queries.acknowledge(query.id);
-    } catch (failure) {
-      const key = refusalKey(failure);
-      setError(t('ncb.ackFailed', { reason: key ? t(key) : describeError(failure) }));
-    }
-    setBusy(false);
-  };
   const headingId = `notification-${query.id}`;
   return (
     <li class="notification" data-query={query.id} aria-labelledby={headingId}>
       <h2 id={headingId}>{t('ncb.notification', { caseReference: query.caseReference })}</h2>
-      <dl class="facts">
-        <div>
-          <dt>{t('query.ground')}</dt>
-          <dd data-ground={query.ground}>
-            {t(`ground.${query.ground}`)} <span class="legal">{t(`ground.${query.ground}.legal`)}</span>
-          </dd>
-        </div>
-        <div>
-          <dt>{t('ncb.from')}</dt>
-          <dd>
-            {query.requester.officer} ({query.requester.agency}, {query.requesterCountry})
-          </dd>
-        </div>
-        <div>
-          <dt>{t('ncb.to')}</dt>
-          <dd>
-            {query.counterpart.officer} ({query.counterpart.agency}, {query.counterpartCountry})
-          </dd>
-        </div>
-        <div>
-          <dt>{t('ncb.openedAt')}</dt>
-          <dd>
-            <time dateTime={new Date(query.openedAt).toISOString()}>{absoluteTime(language, query.openedAt)}</time>
-          </dd>
-        </div>
-      </dl>
+      <QueryFacts t={t} language={language} query={query} facts={['groundLegal', 'from', 'to', 'openedAt']} />
       <h3>{t('ncb.statement')}</h3>
       {statement === undefined ? (
         <p>{t('ncb.decrypting')}</p>
@@ -93,13 +52,13 @@ function Notification({
       )}
       <QueryTracks t={t} language={language} query={query} />
       {toAcknowledge && (
-        <button type="button" onClick={acknowledge} disabled={busy}>
+        <button type="button" onClick={acknowledge.run} disabled={acknowledge.busy}>
           {t('ncb.acknowledge')}
         </button>
       )}
-      {error && (
+      {acknowledge.error && (
         <p role="alert" class="error">
-          {error}
+          {acknowledge.error}
         </p>
       )}
     </li>

@@ -13,12 +13,9 @@ import {
 import { describeError, type Session } from '../session.js';
 import { absoluteTime, Deadline, useNow } from './deadline.js';
 import { Heading } from './heading.js';
+import { refusalText } from './query-action.js';
+import { Fact, QueryFacts, who } from './query-facts.js';
 import { useDevIdentities } from './sign-in.js';
-
-/** Who, as `officer (agency)`. */
-function who(ref: { agency: string; officer: string }): string {
-  return `${ref.officer} (${ref.agency})`;
-}
 
 /** The two tracks of a query: the NCB's acknowledgement and the formal request, with their deadlines. */
 export function QueryTracks({ t, language, query }: { t: Translate; language: Language; query: QueryView }) {
@@ -381,10 +378,7 @@ export function QueryFollowUp({
   const timeline = book.timelines.get(id);
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
-    book.fetch(id).catch((failure) => {
-      const key = refusalKey(failure);
-      setError(key ? t(key) : describeError(failure));
-    });
+    book.fetch(id).catch((failure) => setError(refusalText(t, failure)));
   }, [session, id]);
   const requester =
     query !== undefined &&
@@ -406,55 +400,32 @@ export function QueryFollowUp({
       )}
       {query && (
         <>
-          <dl class="facts">
-            <div>
-              <dt>{t('query.status')}</dt>
-              <dd data-status={query.status}>{t(`query.status.${query.status}`)}</dd>
-            </div>
-            <div>
-              <dt>{t('query.ground')}</dt>
-              <dd>{t(`ground.${query.ground}`)}</dd>
-            </div>
-            <div>
-              <dt>{t('query.counterpart')}</dt>
-              <dd>{who(query.counterpart)}</dd>
-            </div>
-            <div>
-              <dt>{t('query.requester')}</dt>
-              <dd>{who(query.requester)}</dd>
-            </div>
+          <QueryFacts t={t} language={language} query={query} facts={['status', 'ground', 'counterpart', 'requester']}>
             {query.answeredAt !== null && (
-              <div>
-                <dt>{t('followUp.facts.answered')}</dt>
-                <dd data-answered={query.answeredAt}>{absoluteTime(language, query.answeredAt)}</dd>
-              </div>
+              <Fact label={t('followUp.facts.answered')} data-answered={query.answeredAt}>
+                {absoluteTime(language, query.answeredAt)}
+              </Fact>
             )}
             {filing && (
-              <div>
-                <dt>{t('followUp.facts.filing')}</dt>
-                <dd data-filing={filing.reference}>
-                  {t('followUp.facts.filingValue', {
-                    reference: filing.reference,
-                    instrument: instrumentText(t, filing.instrument),
-                    centralAuthority: filing.centralAuthority,
-                    date: filing.date,
-                  })}
-                </dd>
-              </div>
+              <Fact label={t('followUp.facts.filing')} data-filing={filing.reference}>
+                {t('followUp.facts.filingValue', {
+                  reference: filing.reference,
+                  instrument: instrumentText(t, filing.instrument),
+                  centralAuthority: filing.centralAuthority,
+                  date: filing.date,
+                })}
+              </Fact>
             )}
             {query.withdrawal && (
-              <div>
-                <dt>{t('followUp.facts.withdrawal')}</dt>
-                <dd data-withdrawal>
-                  {t('followUp.facts.withdrawalValue', {
-                    reason: query.withdrawal.reason,
-                    who: who(query.withdrawal.by),
-                    at: absoluteTime(language, query.withdrawal.at),
-                  })}
-                </dd>
-              </div>
+              <Fact label={t('followUp.facts.withdrawal')} data-withdrawal>
+                {t('followUp.facts.withdrawalValue', {
+                  reason: query.withdrawal.reason,
+                  who: who(query.withdrawal.by),
+                  at: absoluteTime(language, query.withdrawal.at),
+                })}
+              </Fact>
             )}
-          </dl>
+          </QueryFacts>
           <h2>{t('query.tracks')}</h2>
           <div role="status" aria-live="polite">
             <QueryTracks t={t} language={language} query={query} />

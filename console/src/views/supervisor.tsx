@@ -1,10 +1,12 @@
 import type { QueryView } from '@ncp-hub/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import type { Language, Translate } from '../i18n/index.js';
-import { type FollowUpAlert, refusalKey } from '../queries.js';
-import { describeError, type Session } from '../session.js';
+import type { FollowUpAlert } from '../queries.js';
+import type { Session } from '../session.js';
 import { absoluteTime } from './deadline.js';
 import { Heading } from './heading.js';
+import { refusalText } from './query-action.js';
+import { Fact, QueryFacts, who } from './query-facts.js';
 
 /** Which track is late, in words. */
 function trackText(t: Translate, alert: FollowUpAlert, query: QueryView): string {
@@ -41,8 +43,7 @@ export function Supervisor({ t, language, session }: { t: Translate; language: L
         setError(undefined);
       },
       (failure) => {
-        const key = refusalKey(failure);
-        if (current) setError(t('supervisor.failed', { reason: key ? t(key) : describeError(failure) }));
+        if (current) setError(t('supervisor.failed', { reason: refusalText(t, failure) }));
       },
     );
     return () => {
@@ -80,32 +81,16 @@ export function Supervisor({ t, language, session }: { t: Translate; language: L
               <h3 id={headingId}>
                 <a href={`#/q/${query.id}`}>{t('supervisor.escalation', { caseReference: query.caseReference })}</a>
               </h3>
-              <dl class="facts">
-                <div>
-                  <dt>{t('query.ground')}</dt>
-                  <dd data-ground={query.ground}>{t(`ground.${query.ground}`)}</dd>
-                </div>
-                <div>
-                  <dt>{t('query.requester')}</dt>
-                  <dd>
-                    {query.requester.officer} ({query.requester.agency})
-                  </dd>
-                </div>
-                <div>
-                  <dt>{t('supervisor.overdueTrack')}</dt>
-                  <dd class="late">
-                    <strong>⚠ {trackText(t, alert, query)}</strong>
-                  </dd>
-                </div>
-                <div>
-                  <dt>{t('supervisor.since')}</dt>
-                  <dd>
-                    <time dateTime={new Date(lateSince(alert, query)).toISOString()} data-at={lateSince(alert, query)}>
-                      {absoluteTime(language, lateSince(alert, query))}
-                    </time>
-                  </dd>
-                </div>
-              </dl>
+              <QueryFacts t={t} language={language} query={query} facts={['ground', 'requester']}>
+                <Fact label={t('supervisor.overdueTrack')} class="late">
+                  <strong>⚠ {trackText(t, alert, query)}</strong>
+                </Fact>
+                <Fact label={t('supervisor.since')}>
+                  <time dateTime={new Date(lateSince(alert, query)).toISOString()} data-at={lateSince(alert, query)}>
+                    {absoluteTime(language, lateSince(alert, query))}
+                  </time>
+                </Fact>
+              </QueryFacts>
             </li>
           );
         })}
@@ -127,7 +112,7 @@ export function Supervisor({ t, language, session }: { t: Translate; language: L
               <a href={`#/q/${query.id}`}>
                 {t('conversations.queryItem', {
                   caseReference: query.caseReference,
-                  counterpart: `${query.counterpart.officer} (${query.counterpart.agency})`,
+                  counterpart: who(query.counterpart),
                   status: t(`query.status.${query.status}`),
                 })}
               </a>
