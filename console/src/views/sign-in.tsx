@@ -144,6 +144,59 @@ function ClaimField({
   );
 }
 
+/** The claims of a token that name whom a sign-in or an import is for. */
+const IDENTITY_CLAIMS = ['agency', 'officer'] as const;
+type IdentityClaim = (typeof IDENTITY_CLAIMS)[number];
+
+/** The agency and officer a sign-in or an import is for, as {@link useIdentityFields} keeps them. */
+interface IdentityFieldsState {
+  /** The token's claim, else what the officer typed. */
+  agency: string;
+  /** The token's claim, else what the officer typed. */
+  officer: string;
+  /** What the officer typed, each field. */
+  typed: Record<IdentityClaim, string>;
+  /** Records what the officer types in a field. */
+  type: (claim: IdentityClaim, value: string) => void;
+}
+
+/** The agency and officer: the token's claims when it has them, else what the officer types. */
+function useIdentityFields(claims: TokenClaims | undefined): IdentityFieldsState {
+  const [typed, setTyped] = useState<Record<IdentityClaim, string>>({ agency: '', officer: '' });
+  return {
+    agency: claims?.agency ?? typed.agency,
+    officer: claims?.officer ?? typed.officer,
+    typed,
+    type: (claim, value) => setTyped((current) => ({ ...current, [claim]: value })),
+  };
+}
+
+/** The agency and officer fields, filled by the token's claims when it has them. */
+function IdentityFields({
+  t,
+  claims,
+  identity,
+}: {
+  t: Translate;
+  claims: TokenClaims | undefined;
+  identity: IdentityFieldsState;
+}) {
+  return (
+    <>
+      {IDENTITY_CLAIMS.map((claim) => (
+        <ClaimField
+          key={claim}
+          label={t(`signIn.prod.${claim}`)}
+          hint={t('device.signIn.fromToken')}
+          claimed={claims?.[claim]}
+          value={identity.typed[claim]}
+          onInput={(value) => identity.type(claim, value)}
+        />
+      ))}
+    </>
+  );
+}
+
 /**
  * The production path: the token (pasted, or handed over by the agency's sign-in page), agency
  * and officer read from its claims, the device made here and its enrolment request (the
@@ -163,24 +216,24 @@ function TokenSignIn({
   onError: (error: string | undefined) => void;
   handOff: string | undefined;
 }) {
-  const [typedAgency, setAgency] = useState('');
-  const [typedOfficer, setOfficer] = useState('');
   const [token, setToken] = useState(handOff ?? '');
   const [attestation, setAttestation] = useState('');
   const [prepared, setPrepared] = useState<PreparedDevice | undefined>();
   const [fingerprint, setFingerprint] = useState<string>('');
   const [busy, setBusy] = useState(false);
   const claims = useMemo(() => readTokenClaims(token), [token]);
-  const agency = claims?.agency ?? typedAgency;
-  const officer = claims?.officer ?? typedOfficer;
+  const identity = useIdentityFields(claims);
+  const { agency, officer } = identity;
+
+  /** Whether the token can be used; the reason why not said in words, else the last error cleared. */
+  const tokenUsable = (): boolean => {
+    const problem = tokenProblem(t, language, token, claims);
+    onError(problem);
+    return problem === undefined;
+  };
 
   const prepare = async () => {
-    onError(undefined);
-    const problem = tokenProblem(t, language, token, claims);
-    if (problem) {
-      onError(problem);
-      return;
-    }
+    if (!tokenUsable()) return;
     setBusy(true);
     try {
       await prepared?.client.close().catch(() => {});
@@ -207,12 +260,7 @@ function TokenSignIn({
   const connect = async (event: Event) => {
     event.preventDefault();
     if (!prepared) return;
-    onError(undefined);
-    const problem = tokenProblem(t, language, token, claims);
-    if (problem) {
-      onError(problem);
-      return;
-    }
+    if (!tokenUsable()) return;
     setBusy(true);
     try {
       onSignedIn(
@@ -251,20 +299,7 @@ function TokenSignIn({
             }}
           />
         </label>
-        <ClaimField
-          label={t('signIn.prod.agency')}
-          hint={t('device.signIn.fromToken')}
-          claimed={claims?.agency}
-          value={typedAgency}
-          onInput={setAgency}
-        />
-        <ClaimField
-          label={t('signIn.prod.officer')}
-          hint={t('device.signIn.fromToken')}
-          claimed={claims?.officer}
-          value={typedOfficer}
-          onInput={setOfficer}
-        />
+        <IdentityFields t={t} claims={claims} identity={identity} />
         <button type="submit" disabled={busy}>
           {t('signIn.prod.generate')}
         </button>
@@ -337,15 +372,13 @@ function ImportDevice({
   claims?: TokenClaims | undefined;
   onImported?: () => void;
 }) {
-  const [typedAgency, setAgency] = useState('');
-  const [typedOfficer, setOfficer] = useState('');
+  const identity = useIdentityFields(claims);
   const [file, setFile] = useState<File | undefined>();
   const [passphrase, setPassphrase] = useState('');
   const [state, setState] = useState<
     { kind: 'idle' } | { kind: 'working' } | { kind: 'done'; text: string } | { kind: 'failed'; text: string }
   >({ kind: 'idle' });
-  const agency = claims?.agency ?? typedAgency;
-  const officer = claims?.officer ?? typedOfficer;
+  const { agency, officer } = identity;
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -373,20 +406,7 @@ function ImportDevice({
       <summary>{t('device.import.title')}</summary>
       <form onSubmit={submit} class="stack">
         <p>{t('device.import.intro')}</p>
-        <ClaimField
-          label={t('signIn.prod.agency')}
-          hint={t('device.signIn.fromToken')}
-          claimed={claims?.agency}
-          value={typedAgency}
-          onInput={setAgency}
-        />
-        <ClaimField
-          label={t('signIn.prod.officer')}
-          hint={t('device.signIn.fromToken')}
-          claimed={claims?.officer}
-          value={typedOfficer}
-          onInput={setOfficer}
-        />
+        <IdentityFields t={t} claims={claims} identity={identity} />
         <label>
           {t('device.import.file')}
           <input
