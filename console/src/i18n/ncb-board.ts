@@ -2,6 +2,7 @@
 // English and Ukrainian side by side; en.ts and uk.ts spread them into the catalogues.
 
 export const ncbBoardEn = {
+  'ncbBoard.acknowledgedNotifications': 'Notifications acknowledged or only for information',
   'ncbBoard.title': 'Follow-ups',
   'ncbBoard.intro': 'Every query this desk follows, the next deadline first.',
   'ncbBoard.filters': 'Filters',
@@ -35,6 +36,7 @@ export const ncbBoardEn = {
 } as const;
 
 export const ncbBoardUk: Record<keyof typeof ncbBoardEn, string> = {
+  'ncbBoard.acknowledgedNotifications': 'Підтверджені сповіщення та сповіщення лише до відома',
   'ncbBoard.title': 'Контроль виконання',
   'ncbBoard.intro': 'Усі запити, які контролює це бюро; найближчий строк — першим.',
   'ncbBoard.filters': 'Фільтри',

@@ -342,6 +342,9 @@ export function NcbDesk({ t, language, session }: { t: Translate; language: Lang
   const notifier = useDeskNotifier(session, t, language);
   const notified = book.notified.map((id) => book.queries.get(id)).filter((q): q is QueryView => q !== undefined);
   const pending = book.pending.length;
+  const newestFirst = [...notified].reverse();
+  const waiting = newestFirst.filter((query) => book.mustAcknowledge(query));
+  const done = newestFirst.filter((query) => !book.mustAcknowledge(query));
   return (
     <section aria-labelledby="view-title" class="view">
       <Heading>{t('ncb.title')}</Heading>
@@ -349,13 +352,24 @@ export function NcbDesk({ t, language, session }: { t: Translate; language: Lang
         {pending === 0 ? t('ncb.nonePending') : t('ncb.pending', { count: pending })}
       </p>
       <DesktopNotifications t={t} notifier={notifier} />
-      <Board t={t} language={language} session={session} />
-      {notified.length > 0 && (
+      {/* What waits for the desk first, newest on top; then the board; then what it acknowledged. */}
+      {waiting.length > 0 && (
         <ul class="notifications">
-          {[...notified].reverse().map((query) => (
+          {waiting.map((query) => (
             <Notification key={query.id} t={t} language={language} session={session} query={query} />
           ))}
         </ul>
+      )}
+      <Board t={t} language={language} session={session} />
+      {done.length > 0 && (
+        <section aria-labelledby="acknowledged-title">
+          <h2 id="acknowledged-title">{t('ncbBoard.acknowledgedNotifications')}</h2>
+          <ul class="notifications">
+            {done.map((query) => (
+              <Notification key={query.id} t={t} language={language} session={session} query={query} />
+            ))}
+          </ul>
+        </section>
       )}
     </section>
   );
