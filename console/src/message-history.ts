@@ -22,6 +22,8 @@ export interface ChatMessage {
   at: number;
   status: 'sending' | 'sent' | 'failed';
   error?: string;
+  /** Failed because the page went away while it was sending (it may have left: send again). */
+  interrupted?: boolean;
 }
 
 /** How many messages of a conversation are kept (the latest). */
@@ -124,5 +126,5 @@ function bounded(value: KeptConversation): KeptConversation {
 /** A message still sending when the page went away may or may not have left: say so rather than guess. */
 function restored(message: ChatMessage): ChatMessage {
   if (message.status !== 'sending') return message;
-  return { ...message, status: 'failed', error: 'INTERRUPTED: the page closed while it was sending' };
+  return { ...message, status: 'failed', interrupted: true };
 }

@@ -473,9 +473,8 @@ export class Session {
   async send(conversation: ConversationId, text: string): Promise<void> {
     const state = this.conversations.get(conversation);
     if (!state) return;
-    const id = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
     const message: ChatMessage = {
-      id,
+      id: toBase64url(crypto.getRandomValues(new Uint8Array(16))),
       mine: true,
       from: { agency: this.identity.agency, officer: this.identity.officer },
       text,
@@ -483,10 +482,27 @@ export class Session {
       status: 'sending',
     };
     state.messages.push(message);
+    await this.#deliver(conversation, message);
+  }
+
+  /**
+   * Sends a message that failed (or was interrupted by a reload) again, with the same id: the hub
+   * stores a message id once, so one that did leave the first time is not stored twice.
+   */
+  async resend(conversation: ConversationId, id: MessageId): Promise<void> {
+    const message = this.conversations.get(conversation)?.messages.find((m) => m.id === id && m.mine);
+    if (message?.status !== 'failed') return;
+    message.status = 'sending';
+    delete message.error;
+    delete message.interrupted;
+    await this.#deliver(conversation, message);
+  }
+
+  async #deliver(conversation: ConversationId, message: ChatMessage): Promise<void> {
     this.#keep(conversation);
     this.#changed();
     try {
-      await this.client.send(conversation, text, { id });
+      await this.client.send(conversation, message.text, { id: message.id });
       message.status = 'sent';
     } catch (error) {
       message.status = 'failed';

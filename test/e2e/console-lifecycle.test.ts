@@ -304,10 +304,10 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     const { attestation } = (await signedIn.json()) as { attestation: string };
     const redis = new Redis(inject('redisUrl'));
     const key = redisKeys(rig.hub.config.redisPrefix).directory('PL-KGP/pl.officer');
-    const stored = JSON.parse((await redis.hget(key, device)) ?? 'null') as { expiresAt: number };
+    const original = (await redis.hget(key, device)) ?? 'null';
+    const stored = JSON.parse(original) as { expiresAt: number };
     expect(stored).not.toBeNull();
     await redis.hset(key, device, JSON.stringify({ ...stored, jws: attestation, encryptionKey, signingKey }));
-    redis.disconnect();
 
     // Later (a reload: nothing cached but what the browser keeps), the UA officer writes in the
     // first query's conversation with the PL officer: the SDK refuses the device that came with
@@ -333,5 +333,18 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
     expect(await mine.locator('.mark.error').textContent()).toMatch(/^Not sent: /);
     await rig.screenshot(ua, 'lifecycle-device-key-changed-390px');
     await rig.expectAccessible(ua);
+
+    // The directory put right: after a reload the message that was not sent is still there, kept
+    // in the browser with its failure, and "Send again" sends it (the same id) to the PL officer.
+    await redis.hset(key, device, original);
+    redis.disconnect();
+    await ua.reload();
+    await ua.locator('.status.ready').waitFor({ timeout: LIVE_MS });
+    await mine.locator('.mark.error').getByRole('button', { name: 'Send again' }).click({ timeout: LIVE_MS });
+    await mine.locator('[data-mark]').waitFor({ timeout: LIVE_MS });
+    await goHome(pl, HOMES.officer);
+    await pl.locator('.conversation-link').filter({ hasText: 'Operational query, case 12026100000000777' }).click();
+    await pl.locator('.message.theirs').filter({ hasText: 'Are you still there?' }).waitFor({ timeout: LIVE_MS });
+    expect(rig.problems).toEqual([]);
   }, 90_000);
 });

@@ -166,6 +166,8 @@ export const en = {
   'conversation.compose': 'Message',
   'conversation.send': 'Send',
   'conversation.sending': 'Sending…',
+  'conversation.interrupted': 'Not known to be sent: the page closed while it was sending.',
+  'conversation.sendAgain': 'Send again',
   'conversation.sendFailed': 'Not sent: {reason}',
   'conversation.sent': 'Sent',
   'conversation.delivered': 'Delivered',

@@ -166,6 +166,8 @@ export const uk: Catalogue = {
   'conversation.compose': 'Повідомлення',
   'conversation.send': 'Надіслати',
   'conversation.sending': 'Надсилання…',
+  'conversation.interrupted': 'Невідомо, чи надіслано: сторінку закрили під час надсилання.',
+  'conversation.sendAgain': 'Надіслати ще раз',
   'conversation.sendFailed': 'Не надіслано: {reason}',
   'conversation.sent': 'Надіслано',
   'conversation.delivered': 'Доставлено',

@@ -1,4 +1,5 @@
 import { MAX_TEXT_LENGTH } from '@ncp-hub/client-sdk';
+import type { ConversationId } from '@ncp-hub/protocol';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Language, Translate } from '../i18n/index.js';
 import { type ChatMessage, describeError, type Session } from '../session.js';
@@ -96,11 +97,30 @@ function SafetyNumber({
   );
 }
 
-function Mark({ t, session, message }: { t: Translate; session: Session; message: ChatMessage }) {
+function Mark({
+  t,
+  session,
+  conversation,
+  message,
+}: {
+  t: Translate;
+  session: Session;
+  conversation: ConversationId;
+  message: ChatMessage;
+}) {
   if (!message.mine) return null;
   if (message.status === 'sending') return <span class="mark">{t('conversation.sending')}</span>;
   if (message.status === 'failed')
-    return <span class="mark error">{t('conversation.sendFailed', { reason: message.error ?? '' })}</span>;
+    return (
+      <span class="mark error">
+        {message.interrupted
+          ? t('conversation.interrupted')
+          : t('conversation.sendFailed', { reason: message.error ?? '' })}{' '}
+        <button type="button" class="link" onClick={() => session.resend(conversation, message.id)}>
+          {t('conversation.sendAgain')}
+        </button>
+      </span>
+    );
   const receipt = session.receipts.get(message.id);
   const key =
     receipt === 'read' ? 'conversation.read' : receipt === 'delivered' ? 'conversation.delivered' : 'conversation.sent';
@@ -188,7 +208,7 @@ export function ConversationView({
             <p class="text">{message.text}</p>
             <span class="meta">
               <time dateTime={new Date(message.at).toISOString()}>{time.format(message.at)}</time>{' '}
-              <Mark t={t} session={session} message={message} />
+              <Mark t={t} session={session} conversation={id} message={message} />
             </span>
           </li>
         ))}
