@@ -29,6 +29,26 @@ const environmentSchema = z.object({
     .string()
     .refine((value) => /^rediss?:$/.test(safeProtocol(value)), 'must be a redis:// or rediss:// URL')
     .optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every(sentinelAddress), 'must be a comma-separated list of host:port')
+    .transform((list) => list.map(parseSentinel)),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z, a-z, 0-9 and . _ -')
+    .default('ncp'),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_TLS: z.enum(['true', 'false']).default('false'),
+  DURABILITY: z.enum(['local', 'replicated']).default('local'),
+  DURABILITY_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
+  DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   TRUST_REGISTRY: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -81,6 +101,17 @@ const environmentSchema = z.object({
 /** The built web console of this checkout, `console/dist` beside `server/` (the same from `src/` and `dist/`). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
+/** `host:port`, the host a name, IPv4 or `[IPv6]`. */
+function sentinelAddress(value: string): boolean {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  return match !== null && Number(match[2]) > 0 && Number(match[2]) <= 65535;
+}
+
+function parseSentinel(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+}
+
 function safeProtocol(value: string): string {
   try {
     return new URL(value).protocol;
@@ -98,6 +129,26 @@ export interface Config {
   hubId: string;
   /** An external Redis; when absent the hub runs its own `redis-server`. Holds a secret: never log it. */
   redisUrl: string | undefined;
+  /**
+   * Sentinels to ask for the current primary (REDIS_SENTINELS); empty: REDIS_URL's own host.
+   * With sentinels, REDIS_URL still gives the data nodes' password, user, TLS and db.
+   */
+  redisSentinels: Array<{ host: string; port: number }>;
+  /** The master name the Sentinels monitor. */
+  redisSentinelName: string;
+  /** The Sentinels' own password (`requirepass` of sentinel.conf). Holds a secret: never log it. */
+  redisSentinelPassword: string | undefined;
+  /** Talk TLS to the Sentinels. */
+  redisSentinelTls: boolean;
+  /**
+   * `local`: a write is acknowledged once the primary has it (AOF everysec, replication
+   * asynchronous). `replicated`: once `WAIT` confirms `durabilityReplicas` replicas have it.
+   */
+  durability: 'local' | 'replicated';
+  /** Replicas `WAIT` must confirm with `replicated`. */
+  durabilityReplicas: number;
+  /** How long `WAIT` may take before the request is refused `REPLICATION_TIMEOUT`. */
+  durabilityTimeoutMs: number;
   /** Trust registry folder; when absent (not in production) a development registry is created. */
   trustRegistry: string | undefined;
   /** Absolute path of the data folder (embedded Redis, development registry). */
@@ -214,6 +265,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     hubId: e.HUB_ID,
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.REDIS_SENTINELS,
+    redisSentinelName: e.REDIS_SENTINEL_NAME,
+    redisSentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+    redisSentinelTls: e.REDIS_SENTINEL_TLS === 'true',
+    durability: e.DURABILITY,
+    durabilityReplicas: e.DURABILITY_REPLICAS,
+    durabilityTimeoutMs: e.DURABILITY_TIMEOUT_MS,
     trustRegistry: e.TRUST_REGISTRY === undefined ? undefined : resolve(e.TRUST_REGISTRY),
     dataDir: resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,

@@ -18,7 +18,7 @@ import { createSocketServer } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
 import { createHandshakeBudgets, createRateLimits } from './realtime/rate-limiter.js';
 import type { HubServer } from './realtime/socket-types.js';
-import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
+import { assertRedisRequirements, connectRedis, openRedis, redisTargetOf } from './redis/connect-redis.js';
 import { type RedisServer, startRedisServer } from './redis/embedded-redis.js';
 import { createServices } from './services.js';
 import { settledWithin } from './settled-within.js';
@@ -139,14 +139,15 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     forceCloses.push(() => registry.close());
 
     let embeddedRedis: RedisServer | undefined;
-    if (!config.redisUrl) {
+    // Sentinels name the primary themselves: no embedded Redis then, even without REDIS_URL.
+    if (!config.redisUrl && config.redisSentinels.length === 0) {
       embeddedRedis = await startRedisServer({ dir: join(config.dataDir, 'redis'), bin: config.redisServerBin });
       cleanups.push(() => embeddedRedis?.stop());
       forceCloses.push(() => embeddedRedis?.stop({ killAfterMs: EMBEDDED_REDIS_KILL_MS }));
       logger.info({ port: embeddedRedis.port, pid: embeddedRedis.pid }, 'embedded redis started');
     }
-    const redisUrl = config.redisUrl ?? (embeddedRedis as RedisServer).url;
-    const redis = connectRedis(redisUrl, `${config.hubId}:main`);
+    const target = redisTargetOf(config, embeddedRedis ? embeddedRedis.url : config.redisUrl);
+    const redis = connectRedis(target, `${config.hubId}:main`);
     redis.on('error', (error) =>
       logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'),
     );
@@ -169,7 +170,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     let io: HubServer | undefined;
     const services = await createServices(
       config,
-      redisUrl,
+      target,
       redis,
       registry,
       createQueryNotifier(() => io),

@@ -35,6 +35,7 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'hubId'>): Logger
         '*.authorization',
         'headers.authorization',
         'redisUrl',
+        'redisSentinelPassword',
       ],
       censor: '[redacted]',
     },

@@ -12,7 +12,7 @@ import { MessageService } from './messaging/message-service.js';
 import { loadPolicy } from './queries/policy.js';
 import { type QueryNotifier, QueryService } from './queries/query-service.js';
 import { QueryStore } from './queries/query-store.js';
-import { connectBullRedis } from './redis/connect-redis.js';
+import { connectBullRedis, type RedisTarget } from './redis/connect-redis.js';
 import { redisKeys } from './redis/redis-keys.js';
 
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
@@ -33,7 +33,7 @@ export interface HubServices {
 /** Builds the services; `notifier` reaches the sockets (a hub's Socket.IO server, or a headless one: see `createQueryNotifier`). */
 export async function createServices(
   config: Config,
-  redisUrl: string,
+  target: RedisTarget,
   redis: Redis,
   registry: TrustRegistryHolder,
   notifier: QueryNotifier,
@@ -57,7 +57,7 @@ export async function createServices(
   const directory = new DirectoryService(redis, keys, registry);
   const conversations = new ConversationService(redis, keys, directory, registry);
   const messages = new MessageService(redis, keys, config);
-  const bull = connectBullRedis(redisUrl, `${config.hubId}:followup`);
+  const bull = connectBullRedis(target, `${config.hubId}:followup`);
   bull.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis (follow-up) error'));
   const followUp = new FollowUpQueue(bull, keys.bullPrefix);
   const queries = new QueryService(

@@ -13,7 +13,7 @@ import { createLogger } from './logger.js';
 import { clusterAdapter } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
 import type { HubServer } from './realtime/socket-types.js';
-import { assertRedisRequirements, connectRedis, openRedis } from './redis/connect-redis.js';
+import { assertRedisRequirements, connectRedis, openRedis, redisTargetOf } from './redis/connect-redis.js';
 import { createServices } from './services.js';
 import { settledWithin } from './settled-within.js';
 import { exitOnStopSignals } from './stop-signals.js';
@@ -25,10 +25,13 @@ const STOP_TIMEOUT_MS = 7000;
 async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number>> {
   const config = loadConfig();
   const logger = createLogger(config).child({ role: 'worker' });
-  if (!config.redisUrl) throw new StartupError('npm run worker needs REDIS_URL: the Redis of the hub nodes');
+  if (!config.redisUrl && config.redisSentinels.length === 0) {
+    throw new StartupError('npm run worker needs REDIS_URL (or REDIS_SENTINELS): the Redis of the hub nodes');
+  }
+  const target = redisTargetOf(config);
   const { dir } = await resolveTrustRegistry(config, logger);
   const registry = await TrustRegistryHolder.open(dir, logger);
-  const redis = connectRedis(config.redisUrl, `${config.hubId}:worker`);
+  const redis = connectRedis(target, `${config.hubId}:worker`);
   redis.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'));
   await openRedis(redis, config.redisUrl);
   await assertRedisRequirements(redis);
@@ -36,7 +39,7 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
   const io: HubServer = new Server({ adapter: clusterAdapter(redis, config) });
   const services = await createServices(
     config,
-    config.redisUrl,
+    target,
     redis,
     registry,
     createQueryNotifier(() => io),

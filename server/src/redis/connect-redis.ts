@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config.js';
 import { StartupError } from '../startup-error.js';
 
 /** The Redis behind the hub cannot be used: too old, evicting keys, or unreachable. */
@@ -12,18 +13,89 @@ export class RedisRequirementError extends StartupError {
 /** The oldest Redis the hub runs on (BullMQ, the Lua scripts). */
 export const MINIMUM_REDIS_VERSION = [6, 2] as const;
 
+/** Where the hub's Redis is: one address, or the primary that a set of Sentinels names. */
+export interface RedisTarget {
+  /**
+   * `redis://` or `rediss://` URL. Holds a secret: never logged. With sentinels, its password,
+   * user, TLS and db are those of the data nodes and its host is ignored.
+   */
+  url: string;
+  /** Sentinel addresses; empty or absent: connect to `url` itself. */
+  sentinels?: ReadonlyArray<{ host: string; port: number }>;
+  /** The master name the Sentinels monitor. @defaultValue `ncp` */
+  sentinelName?: string;
+  /** Password of the Sentinels (not of the data nodes). Holds a secret. */
+  sentinelPassword?: string | undefined;
+  /** Talk TLS to the Sentinels. @defaultValue false */
+  sentinelTls?: boolean;
+}
+
+/** The {@link RedisTarget} a configuration names; `url` overrides REDIS_URL (the embedded Redis). */
+export function redisTargetOf(
+  config: Pick<
+    Config,
+    'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisSentinelPassword' | 'redisSentinelTls'
+  >,
+  url: string | undefined = config.redisUrl,
+): RedisTarget {
+  return {
+    url: url ?? 'redis://127.0.0.1:6379',
+    sentinels: config.redisSentinels,
+    sentinelName: config.redisSentinelName,
+    sentinelPassword: config.redisSentinelPassword,
+    sentinelTls: config.redisSentinelTls,
+  };
+}
+
+const retryStrategy = (attempt: number) => Math.min(attempt * 100, 2000);
+
+/**
+ * The options of every connection the hub and its workers open (main, worker, BullMQ; the
+ * Socket.IO adapter duplicates the main one), in one place so that all follow the same primary.
+ * With Sentinels, ioredis asks them for the primary at each (re)connection and watches
+ * `+switch-master` (`failoverDetector`); a `READONLY` reply (a demoted primary still answering)
+ * makes the connection reconnect, and so ask again, and resend the command.
+ */
+export function redisOptions(target: RedisTarget, connectionName: string): RedisOptions {
+  const common: RedisOptions = {
+    connectionName,
+    retryStrategy,
+    reconnectOnError: (error) => (/^READONLY/.test(error.message) ? 2 : false),
+  };
+  if (!target.sentinels || target.sentinels.length === 0) return common;
+  const url = new URL(target.url);
+  const tls = url.protocol === 'rediss:';
+  const db = Number(url.pathname.slice(1) || '0');
+  return {
+    ...common,
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.sentinelName ?? 'ncp',
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(target.sentinelTls ? { sentinelTLS: {} } : {}),
+    failoverDetector: true,
+    sentinelRetryStrategy: retryStrategy,
+  };
+}
+
+function createRedis(target: RedisTarget, options: RedisOptions): Redis {
+  return target.sentinels && target.sentinels.length > 0 ? new Redis(options) : new Redis(target.url, options);
+}
+
 /**
  * Opens the hub's Redis connection; reconnects forever with a capped back-off.
- * `url` holds a secret: it is never logged.
+ * `target.url` holds a secret: it is never logged.
  */
-export function connectRedis(url: string, connectionName: string): Redis {
-  return new Redis(url, {
-    connectionName,
+export function connectRedis(target: RedisTarget, connectionName: string): Redis {
+  return createRedis(target, {
+    ...redisOptions(target, connectionName),
     lazyConnect: true,
     // Commands issued in the same tick go out as one pipeline: the relay's hot path.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 3,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
 }
 
@@ -80,12 +152,8 @@ function describeConnectFailure(error: Error & { code?: string }, url: string | 
  * A connection for BullMQ (its queue and its workers): commands wait for Redis to come back
  * instead of failing, as BullMQ requires.
  */
-export function connectBullRedis(url: string, connectionName: string): Redis {
-  return new Redis(url, {
-    connectionName,
-    maxRetriesPerRequest: null,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-  });
+export function connectBullRedis(target: RedisTarget, connectionName: string): Redis {
+  return createRedis(target, { ...redisOptions(target, connectionName), maxRetriesPerRequest: null });
 }
 
 function infoField(info: string, field: string): string | undefined {
