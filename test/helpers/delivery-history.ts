@@ -226,13 +226,20 @@ export interface Fault {
  * service is back, when its device reconnects with the same key store and syncs from the hub's
  * cursor, so that what it gets of the messages acknowledged meanwhile came from what the hub
  * kept through the fault). The fault is inflicted while messages are in flight; each sender must
- * have a failed try before the recovery, and acknowledged more after it. Returns the figures.
+ * have a failed try before the recovery, and acknowledged more after it. Returns the figures,
+ * and how long the senders took to be acknowledged again after the fault.
  */
 export async function streamThroughFault(
   hub: { url: string; agencies: Record<TestAgencyId, TestAgency> },
   fault: Fault,
   run: string,
-): Promise<{ figures: DeliveryFigures; clients: HubClient[]; senders: SenderHistory[] }> {
+): Promise<{
+  figures: DeliveryFigures;
+  clients: HubClient[];
+  senders: SenderHistory[];
+  /** From the start of the fault until every sender had a message acknowledged after it (NaN if one never did). */
+  resumedMs: number;
+}> {
   const members = [
     { agency: 'UA-NPU', officer: `ua.${run}.a` },
     { agency: 'PL-KGP', officer: `pl.${run}.b` },
@@ -264,16 +271,23 @@ export async function streamThroughFault(
   await Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtClose[i] ?? 0) + 10)));
 
   const triesBefore = senders.map((s) => failedTries(s.history));
+  const faultAt = Date.now();
   await fault.inflict();
   const ackedAtFault = senders.map((s) => s.history.acknowledged.length);
+  // Timed apart from the steps below, which wait on more than the senders.
+  const resumed = Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtFault[i] ?? 0) + 1, 60_000))).then(
+    () => Date.now() - faultAt,
+    () => Number.NaN,
+  );
   await Promise.all(senders.map((s, i) => waitFor(() => failedTries(s.history) > (triesBefore[i] ?? 0), 30_000, 20)));
   await fault.recover();
   c = await connect(2);
   offline.clients.push(c);
   await Promise.all(senders.map((s, i) => s.acknowledgedAtLeast((ackedAtFault[i] ?? 0) + 10, 30_000)));
 
+  const resumedMs = await resumed;
   const figures = await settleAndCount(fault.name, senders, recipients);
-  return { figures, clients: [a, b, c], senders: senders.map((s) => s.history) };
+  return { figures, clients: [a, b, c], senders: senders.map((s) => s.history), resumedMs };
 }
 
 function failedTries(history: SenderHistory): number {

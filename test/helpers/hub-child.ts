@@ -26,16 +26,26 @@ export interface HubChild {
   kill(): Promise<void>;
   /** Starts a new process in place of the one that exited; resolves once it answers /readyz. */
   restart(): Promise<void>;
-  /** SIGKILL if running, and deletes the folder. */
+  /** SIGKILL if running, and deletes the folder (unless a peer's). */
   stop(): Promise<void>;
 }
 
-/** Starts a hub process against the suite's Redis (or `env.REDIS_URL`); resolves once it answers /readyz. */
-export async function startHubChild(env: Record<string, string> = {}): Promise<HubChild> {
-  const dataDir = await makeTempDir();
-  const registryDir = join(dataDir, 'registry');
-  const agencies = await createTestRegistry(registryDir);
-  const redisPrefix = `ncp-test-${randomUUID()}:`;
+/**
+ * Starts a hub process against the suite's Redis (or `env.REDIS_URL`); resolves once it answers
+ * /readyz. `peerOf` starts another node of the same hub beside a running one, on a port of its
+ * own: same data folder (so the same hub key), agencies, Redis prefix and registry (unless
+ * `env.TRUST_REGISTRY` names another folder), as the nodes of one deployment share them; its
+ * `stop` leaves the shared folder to the node it joined.
+ */
+export async function startHubChild(
+  env: Record<string, string> = {},
+  options: { peerOf?: HubChild } = {},
+): Promise<HubChild> {
+  const peerOf = options.peerOf;
+  const dataDir = peerOf?.dataDir ?? (await makeTempDir());
+  const registryDir = peerOf ? (env.TRUST_REGISTRY ?? peerOf.registryDir) : join(dataDir, 'registry');
+  const agencies = peerOf?.agencies ?? (await createTestRegistry(registryDir));
+  const redisPrefix = peerOf?.redisPrefix ?? `ncp-test-${randomUUID()}:`;
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   const fullEnv = {
@@ -82,7 +92,7 @@ export async function startHubChild(env: Record<string, string> = {}): Promise<H
     async stop() {
       child.current.kill();
       await child.current.exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (!peerOf) await rm(dataDir, { recursive: true, force: true });
     },
   };
   return child;
