@@ -76,8 +76,12 @@ export const ERROR_CODES_BY_FAMILY = {
    * unknown version, Argon2id limits out of range).
    */
   client: ['HUB_UNREACHABLE', 'NOT_CONNECTED', 'REQUEST_TIMEOUT', 'UNDECRYPTABLE', 'KEY_EXPORT_INVALID'],
-  /** Anything unexpected. Its message is always the same; the cause is logged, never sent. */
-  internal: ['INTERNAL'],
+  /**
+   * The hub's own trouble: anything unexpected (`INTERNAL`: its message is always the same; the
+   * cause is logged, never sent), or a write the replicas did not confirm in time
+   * (`REPLICATION_TIMEOUT`, temporary, with `retryAfter`: send the same request again).
+   */
+  internal: ['INTERNAL', 'REPLICATION_TIMEOUT'],
 } as const;
 
 /** Families of {@link ERROR_CODES_BY_FAMILY}. */

@@ -13,6 +13,7 @@ import { loadPolicy } from './queries/policy.js';
 import { type QueryNotifier, QueryService } from './queries/query-service.js';
 import { QueryStore } from './queries/query-store.js';
 import { connectBullRedis, type RedisTarget } from './redis/connect-redis.js';
+import { DurableWrites } from './redis/durable-write.js';
 import { redisKeys } from './redis/redis-keys.js';
 
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
@@ -54,14 +55,16 @@ export async function createServices(
     },
     logger,
   );
+  // One "write, then wait" for every store path the hub acknowledges (DURABILITY).
+  const durable = new DurableWrites(redis, config);
   const directory = new DirectoryService(redis, keys, registry);
-  const conversations = new ConversationService(redis, keys, directory, registry);
-  const messages = new MessageService(redis, keys, config);
+  const conversations = new ConversationService(redis, keys, directory, registry, durable);
+  const messages = new MessageService(redis, keys, config, durable);
   const bull = connectBullRedis(target, `${config.hubId}:followup`);
   bull.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis (follow-up) error'));
   const followUp = new FollowUpQueue(bull, keys.bullPrefix);
   const queries = new QueryService(
-    new QueryStore(redis, keys),
+    new QueryStore(redis, keys, durable),
     keys,
     registry,
     conversations,

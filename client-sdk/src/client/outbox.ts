@@ -201,11 +201,17 @@ export class Outbox {
 
 /**
  * Whether the hub may have stored a message whose request failed so, after it went out: no
- * answer in time, the connection lost before the answer, or the hub's own fault. Any other
- * code is a refusal: the hub stored nothing.
+ * answer in time, the connection lost before the answer, the hub's own fault, or a write its
+ * replicas did not confirm in time (stored on the primary, maybe not kept by a failover). Any
+ * other code is a refusal: the hub stored nothing.
  */
 function mayHaveBeenStored(error: unknown): boolean {
   return error instanceof HubError && MAY_HAVE_BEEN_STORED.has(error.code);
 }
 
-const MAY_HAVE_BEEN_STORED: ReadonlySet<HubErrorCode> = new Set(['REQUEST_TIMEOUT', 'NOT_CONNECTED', 'INTERNAL']);
+const MAY_HAVE_BEEN_STORED: ReadonlySet<HubErrorCode> = new Set([
+  'REQUEST_TIMEOUT',
+  'NOT_CONNECTED',
+  'INTERNAL',
+  'REPLICATION_TIMEOUT',
+]);

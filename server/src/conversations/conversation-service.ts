@@ -19,6 +19,7 @@ import { membershipChanged } from '../audit/audit-events.js';
 import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds } from '../directory/device-rules.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
+import type { DurableWrites } from '../redis/durable-write.js';
 import { KEY_TYPES_LUA } from '../redis/key-types.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
@@ -143,9 +144,18 @@ export class ConversationService {
   private readonly keys: RedisKeys;
   private readonly directory: DirectoryService;
   private readonly registry: TrustRegistryHolder;
+  /** Membership changes are answered once the replicas have them (DURABILITY). */
+  private readonly durable: DurableWrites;
 
-  constructor(redis: Redis, keys: RedisKeys, directory: DirectoryService, registry: TrustRegistryHolder) {
+  constructor(
+    redis: Redis,
+    keys: RedisKeys,
+    directory: DirectoryService,
+    registry: TrustRegistryHolder,
+    durable: DurableWrites,
+  ) {
     this.redis = redis;
+    this.durable = durable;
     this.keys = keys;
     this.directory = directory;
     this.registry = registry;
@@ -158,20 +168,22 @@ export class ConversationService {
    */
   async #appendRecord(actor: DeviceRef, write: RecordWrite): Promise<boolean> {
     const { keys } = write;
-    const appended = await this.redis.ncpAppendRecord(
-      4 + keys.officers.length,
-      keys.records,
-      keys.members,
-      keys.meta,
-      keys.audit,
-      ...keys.officers,
-      JSON.stringify({
-        prefix: this.keys.deviceExpiriesPrefix,
-        now: String(nowInSeconds()),
-        officer: officerAddress(actor),
-        device: actor.device,
-        record: write.record,
-      }),
+    const appended = await this.durable.write((redis) =>
+      redis.ncpAppendRecord(
+        4 + keys.officers.length,
+        keys.records,
+        keys.members,
+        keys.meta,
+        keys.audit,
+        ...keys.officers,
+        JSON.stringify({
+          prefix: this.keys.deviceExpiriesPrefix,
+          now: String(nowInSeconds()),
+          officer: officerAddress(actor),
+          device: actor.device,
+          record: write.record,
+        }),
+      ),
     );
     if (appended === -1) throw noLongerPublished();
     return appended === 1;

@@ -51,6 +51,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<HubErrorCode, number>> = {
   UNDECRYPTABLE: 400,
   KEY_EXPORT_INVALID: 400,
   INTERNAL: 500,
+  REPLICATION_TIMEOUT: 503,
 };
 
 /** What express and its JSON body parser say of a request they could not take, by their error `type`. */

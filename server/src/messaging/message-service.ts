@@ -16,6 +16,7 @@ import type { Redis, Result } from 'ioredis';
 import { messageRelayed, receiptRelayed } from '../audit/audit-events.js';
 import type { Config } from '../config.js';
 import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
+import type { DurableWrites } from '../redis/durable-write.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 
 /**
@@ -139,15 +140,19 @@ export class MessageService {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>;
+  /** Messages, receipts and acknowledgements are answered once the replicas have them (DURABILITY). */
+  private readonly durable: DurableWrites;
 
   constructor(
     redis: Redis,
     keys: RedisKeys,
     config: Pick<Config, 'maxEnvelopeBytes' | 'retentionSeconds' | 'retentionMaxItems'>,
+    durable: DurableWrites,
   ) {
     this.redis = redis;
     this.keys = keys;
     this.config = config;
+    this.durable = durable;
     redis.defineCommand('ncpAppendItem', { numberOfKeys: 4, lua: APPEND_ITEM });
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
   }
@@ -227,26 +232,28 @@ export class MessageService {
     options: { audit: AuditEvent; dedupe?: { messageId: string; recipients: readonly DeviceAddress[] } },
   ): Promise<[1 | 2, Cursor]> {
     const { dedupe } = options;
-    const result = await this.redis.ncpAppendItem(
-      this.keys.conversationMembers(conv),
-      this.keys.conversationLog(conv),
-      this.keys.conversationSeen(conv, dedupe?.messageId ?? '-'),
-      this.keys.auditStream,
-      officerAddress(sender),
-      sender.device,
-      nowInSeconds(),
-      this.keys.deviceExpiriesPrefix,
-      type,
-      json,
-      receivedAt,
-      this.config.retentionMaxItems,
-      this.#oldestKept(receivedAt),
-      this.#seenSeconds(),
-      dedupe ? '1' : '0',
-      deviceAddress(sender),
-      JSON.stringify(options.audit),
-      dedupe ? '1' : '0',
-      ...(dedupe?.recipients ?? []),
+    const result = await this.durable.write((redis) =>
+      redis.ncpAppendItem(
+        this.keys.conversationMembers(conv),
+        this.keys.conversationLog(conv),
+        this.keys.conversationSeen(conv, dedupe?.messageId ?? '-'),
+        this.keys.auditStream,
+        officerAddress(sender),
+        sender.device,
+        nowInSeconds(),
+        this.keys.deviceExpiriesPrefix,
+        type,
+        json,
+        receivedAt,
+        this.config.retentionMaxItems,
+        this.#oldestKept(receivedAt),
+        this.#seenSeconds(),
+        dedupe ? '1' : '0',
+        deviceAddress(sender),
+        JSON.stringify(options.audit),
+        dedupe ? '1' : '0',
+        ...(dedupe?.recipients ?? []),
+      ),
     );
     switch (result[0]) {
       case 1:
@@ -294,7 +301,7 @@ export class MessageService {
 
   /** Records that a device processed a conversation up to `cursor`; returns the cursor now in force. */
   async acknowledge(device: DeviceAddress, conv: ConversationId, cursor: Cursor): Promise<Cursor> {
-    return (await this.redis.ncpAck(this.keys.deviceAcks(device), conv, cursor)) as Cursor;
+    return (await this.durable.write((redis) => redis.ncpAck(this.keys.deviceAcks(device), conv, cursor))) as Cursor;
   }
 }
 

@@ -15,6 +15,7 @@ import { queryStep } from '../audit/audit-events.js';
 import { APPEND_RECORD_LUA, type RecordWrite } from '../conversations/conversation-service.js';
 import { DEVICE_RULES_LUA, noLongerPublished, nowInSeconds, recipientsChanged } from '../directory/device-rules.js';
 import { APPEND_TO_LOG_LUA, type MessageWrite } from '../messaging/message-service.js';
+import type { DurableWrites } from '../redis/durable-write.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
 import type { FollowUpTimings } from './policy.js';
 
@@ -140,9 +141,12 @@ export type Mutation = TimelineEntry[] | null;
 export class QueryStore {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
+  /** Openings and transitions are answered once the replicas have them (DURABILITY). */
+  private readonly durable: DurableWrites;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: Redis, keys: RedisKeys, durable: DurableWrites) {
     this.redis = redis;
+    this.durable = durable;
     this.keys = keys;
     redis.defineCommand('ncpQueryCas', { numberOfKeys: 3, lua: COMPARE_AND_SET });
     redis.defineCommand('ncpQueryOpen', { lua: OPEN });
@@ -183,29 +187,32 @@ export class QueryStore {
       ...conversation.keys.officers,
       ...opening.indexes,
     ];
-    const result = await this.redis.ncpQueryOpen(
-      keys.length,
-      ...keys,
-      JSON.stringify({
-        write,
-        prefix: this.keys.deviceExpiriesPrefix,
-        now: String(nowInSeconds()),
-        sender: { officer: officerAddress(sender), device: sender.device, address: deviceAddress(sender) },
-        record: conversation.record,
-        officerKeys: conversation.keys.officers.length,
-        item: question.item,
-        question: { officers: conversation.record.members, to: opening.questionTo },
-        statement: { officers: [opening.counterpart], to: opening.statementTo },
-        query: {
-          id,
-          doc: JSON.stringify(record),
-          entries: opening.entries.map((entry) => [
-            JSON.stringify(entry),
-            JSON.stringify(queryStep(record.view, entry)),
-          ]),
-        },
-      }),
-    );
+    // Only an opening that writes waits for the replicas; its check alone writes nothing.
+    const run = (redis: Redis) =>
+      redis.ncpQueryOpen(
+        keys.length,
+        ...keys,
+        JSON.stringify({
+          write,
+          prefix: this.keys.deviceExpiriesPrefix,
+          now: String(nowInSeconds()),
+          sender: { officer: officerAddress(sender), device: sender.device, address: deviceAddress(sender) },
+          record: conversation.record,
+          officerKeys: conversation.keys.officers.length,
+          item: question.item,
+          question: { officers: conversation.record.members, to: opening.questionTo },
+          statement: { officers: [opening.counterpart], to: opening.statementTo },
+          query: {
+            id,
+            doc: JSON.stringify(record),
+            entries: opening.entries.map((entry) => [
+              JSON.stringify(entry),
+              JSON.stringify(queryStep(record.view, entry)),
+            ]),
+          },
+        }),
+      ) as Promise<OpenResult>;
+    const result = write ? await this.durable.write(run) : await run(this.redis);
     switch (result[0]) {
       case 0:
       case 1:
@@ -306,13 +313,15 @@ export class QueryStore {
       const record = JSON.parse(doc) as QueryRecord;
       const entries = mutate(record);
       if (entries === null) return { record, entries: [] };
-      const stored = await this.redis.ncpQueryCas(
-        this.keys.query(id),
-        this.keys.queryTimeline(id),
-        this.keys.auditStream,
-        version,
-        JSON.stringify(record),
-        ...entries.flatMap((entry) => [JSON.stringify(entry), JSON.stringify(queryStep(record.view, entry))]),
+      const stored = await this.durable.write((redis) =>
+        redis.ncpQueryCas(
+          this.keys.query(id),
+          this.keys.queryTimeline(id),
+          this.keys.auditStream,
+          version,
+          JSON.stringify(record),
+          ...entries.flatMap((entry) => [JSON.stringify(entry), JSON.stringify(queryStep(record.view, entry))]),
+        ),
       );
       if (stored === 1) return { record, entries };
     }
