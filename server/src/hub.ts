@@ -10,6 +10,7 @@ import { CONSOLE_NOT_BUILT_MESSAGE, isConsoleBuilt } from './http/console-assets
 import { createHttpApp, type Readiness } from './http/create-http-app.js';
 import type { SessionGate } from './identity/admit-session.js';
 import { Authenticator } from './identity/authenticate.js';
+import { withDataDirLock } from './identity/data-dir-lock.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { LoadShedder } from './load/load-shedder.js';
 import { createLogger, type Logger } from './logger.js';
@@ -91,7 +92,10 @@ export async function resolveTrustRegistry(
   if (config.nodeEnv === 'production') {
     throw new StartupError('TRUST_REGISTRY is required when NODE_ENV=production (a folder of agency files)');
   }
-  const development = await ensureDevelopmentAgencies(join(config.dataDir, 'dev'));
+  // Under the DATA_DIR lock: nodes started together on a fresh folder make one registry, not one each.
+  const development = await withDataDirLock(config.dataDir, () =>
+    ensureDevelopmentAgencies(join(config.dataDir, 'dev')),
+  );
   logger.warn(
     { registry: development.registryDir, created: development.created },
     'DEVELOPMENT MODE: no TRUST_REGISTRY is set, trusting generated development agencies. Never use this in production.',

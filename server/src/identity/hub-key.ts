@@ -10,6 +10,7 @@ import {
 } from '@ncp-hub/keys';
 import { importJWK, type JWK } from 'jose';
 import { StartupError } from '../startup-error.js';
+import { withDataDirLock } from './data-dir-lock.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -24,8 +25,9 @@ const HUB_KEY_OWNER = 'hub';
 
 /**
  * Loads the hub's signing key: from `keyFile` (a private Ed25519 JWK with `kid`) when given,
- * else from `<dataDir>/hub-keys/` (mode 0600), making it on first start. Every hub node and
- * worker of one hub must share the key (the same file, or the same data folder).
+ * else from `<dataDir>/hub-keys/` (mode 0600), making it on first start under the DATA_DIR lock
+ * (nodes started together on a fresh folder make one). Every hub node and worker of one hub
+ * must share the key (the same file, or the same data folder).
  */
 export async function loadOrCreateHubKey(dataDir: string, keyFile?: string): Promise<HubKey> {
   let privateJwk: JWK;
@@ -41,13 +43,18 @@ export async function loadOrCreateHubKey(dataDir: string, keyFile?: string): Pro
     privateJwk = { ...privateJwk, alg: 'EdDSA' };
   } else {
     const dir = join(dataDir, 'hub-keys');
-    try {
-      privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
-    } catch {
-      const generated = await generateAgencyKey('EdDSA');
-      await writePrivateKey(dir, HUB_KEY_OWNER, generated.privateJwk).catch(() => undefined);
-      privateJwk = await readSigningKey(dir, HUB_KEY_OWNER);
-    }
+    privateJwk = await readSigningKey(dir, HUB_KEY_OWNER).catch(() =>
+      // Under the DATA_DIR lock, read again first: a node started at the same moment may have made it.
+      withDataDirLock(dataDir, async () => {
+        try {
+          return await readSigningKey(dir, HUB_KEY_OWNER);
+        } catch {
+          const generated = await generateAgencyKey('EdDSA');
+          await writePrivateKey(dir, HUB_KEY_OWNER, generated.privateJwk);
+          return readSigningKey(dir, HUB_KEY_OWNER);
+        }
+      }),
+    );
   }
   const { d: _secret, ...publicPart } = privateJwk;
   delete publicPart.ext;
