@@ -1,4 +1,45 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the Redis gauges time at each scrape: a command with its reply (ioredis's `ping`). */
+export interface PingableRedis {
+  ping(): Promise<unknown>;
+}
+
+/** What the follow-up gauges read at each scrape: BullMQ's `Queue.getJobCounts`. */
+export interface CountableQueue {
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
+
+/** The BullMQ states whose jobs {@link HubMetrics.followUpJobs} counts. */
+export const FOLLOWUP_JOB_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
+
+/**
+ * How long a scrape waits for Redis (its PING, the queue's counts): a stalled Redis must not
+ * stall `/metrics`, which is how an operator sees it (the PING is then observed at this bound).
+ */
+export const SCRAPE_REDIS_TIMEOUT_MS = 500;
+
+/** `promise`, or `undefined` once `ms` have passed. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
+/** Seconds from the hub storing an item to its emit: from a few ms on one node to a backlog flushed. */
+const DELIVERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds of a Redis round trip: well under a millisecond on loopback, tens over a network. */
+const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
 
 /** The hub's Prometheus metrics, in a registry of its own (several hubs may share a process). */
 export class HubMetrics {
@@ -82,6 +123,85 @@ export class HubMetrics {
     },
   });
 
+  readonly messagesRelayed = new Counter({
+    name: 'ncp_hub_messages_relayed_total',
+    help: 'Chat messages stored and relayed by this node (message:send; a message id sent again is not counted again)',
+    registers: [this.registry],
+  });
+
+  readonly receiptsRelayed = new Counter({
+    name: 'ncp_hub_receipts_relayed_total',
+    help: 'Signed receipts stored and relayed by this node (receipt:send)',
+    registers: [this.registry],
+  });
+
+  readonly deliveryLatency = new Histogram({
+    name: 'ncp_hub_delivery_latency_seconds',
+    help: "Seconds from the hub storing a message or receipt (its receivedAt) to its conversation:item emit to a recipient's socket on this node, by item type (live pushes only; a sync after reconnecting is not counted)",
+    labelNames: ['type'] as const,
+    buckets: DELIVERY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'ncp_hub_rate_limited_total',
+    help: "Requests refused RATE_LIMITED, by kind (write or read: the officer's budget; in-flight: MAX_CONCURRENT_REQUESTS_PER_SOCKET; address: an unauthenticated route's budget) and transport",
+    labelNames: ['kind', 'transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly followUpJobOutcomes = new Counter({
+    name: 'ncp_hub_followup_jobs_total',
+    help: 'Follow-up jobs run by the worker of this process, by job name and outcome (completed; failed: to be tried again; exhausted: failed for the last time)',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookOutcomes = new Counter({
+    name: 'ncp_hub_webhooks_total',
+    help: "NCB webhook deliveries by the worker of this process, by outcome (delivered; retry: a network error, 5xx, 408 or 429, tried again; refused: another 4xx or attempts exhausted, the query's NCB track escalated; skipped: nothing left to send)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** The follow-up queue the depth gauge counts, at each scrape ({@link observeFollowUpQueue}). */
+  #queue: CountableQueue | undefined;
+
+  readonly followUpJobs = new Gauge({
+    name: 'ncp_hub_followup_jobs',
+    help: 'Jobs of the follow-up queue (shared by every node and worker), by BullMQ state; read from Redis at each scrape',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const queue = this.#queue;
+      if (!queue) return;
+      const counts = await within(queue.getJobCounts(...FOLLOWUP_JOB_STATES), SCRAPE_REDIS_TIMEOUT_MS);
+      if (!counts) return;
+      for (const state of FOLLOWUP_JOB_STATES) this.followUpJobs.set({ state }, counts[state] ?? 0);
+    },
+  });
+
+  /** The Redis connection the round-trip histogram pings, at each scrape ({@link observeRedis}). */
+  #redis: PingableRedis | undefined;
+
+  readonly redisRoundTrip = new Histogram({
+    name: 'ncp_hub_redis_round_trip_seconds',
+    help: "Seconds of a PING to Redis on this node's main connection, one per scrape (queued behind the node's other commands, so it shows their wait too); a PING not answered within 0.5 s is observed as 0.5 s",
+    buckets: REDIS_BUCKETS,
+    registers: [this.registry],
+    collect: async () => {
+      const redis = this.#redis;
+      if (!redis) return;
+      const started = performance.now();
+      const answered = await within(
+        redis.ping().then(() => true),
+        SCRAPE_REDIS_TIMEOUT_MS,
+      );
+      const seconds = answered ? (performance.now() - started) / 1000 : SCRAPE_REDIS_TIMEOUT_MS / 1000;
+      this.redisRoundTrip.observe(seconds);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ncp_hub_' });
   }
@@ -89,6 +209,16 @@ export class HubMetrics {
   /** Reports the work in hand of `load` (the node's LoadShedder) in the load gauges. */
   observeLoad(load: { readonly inFlight: number; readonly lagMs: number }): void {
     this.#load = load;
+  }
+
+  /** Times a PING to `redis` (the node's main connection) at each scrape. */
+  observeRedis(redis: PingableRedis): void {
+    this.#redis = redis;
+  }
+
+  /** Reports the depths of `queue` (the follow-up queue) at each scrape. */
+  observeFollowUpQueue(queue: CountableQueue): void {
+    this.#queue = queue;
   }
 
   /** Reports the bad files of `registry` (the hub's TrustRegistryHolder) in the registry gauges. */

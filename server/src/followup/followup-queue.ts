@@ -19,9 +19,23 @@ export type FollowUpJob =
 
 const KEEP_FINISHED = { age: 30 * 24 * 3600 };
 
+/** How a run of a follow-up job ended: `failed` is tried again, `exhausted` was its last attempt. */
+export type FollowUpJobOutcome = 'completed' | 'failed' | 'exhausted';
+
+/** How a webhook delivery ended (see {@link deliverWebhook}). */
+export type WebhookOutcome = 'delivered' | 'retry' | 'refused' | 'skipped';
+
+/** Told of what the workers of this process do (the hub's metrics): never throws. */
+export interface FollowUpObserver {
+  jobFinished(job: FollowUpJob['name'], outcome: FollowUpJobOutcome): void;
+  webhookFinished(outcome: WebhookOutcome): void;
+}
+
 /** Adds and removes follow-up jobs on the BullMQ queue. */
 export class FollowUpQueue implements FollowUpScheduler {
   readonly queue: Queue;
+  /** Told of the outcomes of the workers started with this queue ({@link observe}). */
+  #observers: FollowUpObserver[] = [];
 
   constructor(connection: Redis, prefix: string) {
     this.queue = new Queue(FOLLOWUP_QUEUE, {
@@ -84,6 +98,21 @@ export class FollowUpQueue implements FollowUpScheduler {
   private async remove(ids: string[]): Promise<void> {
     await Promise.all(ids.map((id) => this.queue.remove(id).catch(() => 0)));
   }
+
+  /** Tells `observer` the outcome of every job and webhook the workers started with this queue run. */
+  observe(observer: FollowUpObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** What the workers report; for {@link startFollowUpWorker}. */
+  readonly report: FollowUpObserver = {
+    jobFinished: (job, outcome) => {
+      for (const observer of this.#observers) observer.jobFinished(job, outcome);
+    },
+    webhookFinished: (outcome) => {
+      for (const observer of this.#observers) observer.webhookFinished(outcome);
+    },
+  };
 
   close(): Promise<void> {
     return this.queue.close();
@@ -151,8 +180,12 @@ export function startFollowUpWorker(
           return queries.ncbAckDue(data.query);
         case 'ncb-webhook': {
           const delivery = await queries.webhookNotification(data.query, data.ncb);
-          if (!delivery) return;
+          if (!delivery) {
+            followUp.report.webhookFinished('skipped');
+            return;
+          }
           await deliverWebhook(delivery.url, data.ncb, delivery.event, options.hubKey);
+          followUp.report.webhookFinished('delivered');
           return queries.webhookDelivered(data.query, data.ncb);
         }
         case 'reminder':
@@ -182,10 +215,13 @@ export function startFollowUpWorker(
       maxStalledCount: 5,
     },
   );
+  worker.on('completed', (job) => followUp.report.jobFinished(job.name as FollowUpJob['name'], 'completed'));
   worker.on('failed', (job, error) => {
     logger.warn({ job: job?.id, err: error }, 'follow-up job failed');
     // A webhook that will not be tried again is escalated.
     const final = error instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= (job?.opts.attempts ?? 1);
+    if (job) followUp.report.jobFinished(job.name as FollowUpJob['name'], final ? 'exhausted' : 'failed');
+    if (job?.name === 'ncb-webhook') followUp.report.webhookFinished(final ? 'refused' : 'retry');
     if (job?.name === 'ncb-webhook' && final) {
       const { query, ncb } = job.data as { query: string; ncb: string };
       queries

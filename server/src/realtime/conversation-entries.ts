@@ -8,7 +8,7 @@ import {
   type SignedMembershipRecord,
 } from '@ncp-hub/protocol';
 import type { MembershipChange } from '../conversations/conversation-service.js';
-import type { EventEntries, EventEntry, RealtimeServices } from './event-entry.js';
+import type { EventEntries, EventEntry, RealtimeServices, RelayCounters } from './event-entry.js';
 
 type ConversationEvent =
   | 'conversation:create'
@@ -38,6 +38,7 @@ function membershipEntry(
 /** The conversation events: membership, messages and receipts, sync and acknowledgement. */
 export function conversationEntries(
   services: Pick<RealtimeServices, 'conversations' | 'messages' | 'queries' | 'logger'>,
+  counters?: RelayCounters,
 ): EventEntries<ConversationEvent> {
   const { conversations, messages, queries, logger } = services;
   return {
@@ -74,6 +75,7 @@ export function conversationEntries(
         }
         const { item, duplicate } = await messages.storeEnvelope(envelope);
         if (!duplicate) {
+          counters?.messagesRelayed.inc();
           announce.item(item);
           queries
             .noteMessage(envelope)
@@ -90,6 +92,7 @@ export function conversationEntries(
           throw new ConversationError('SENDER_MISMATCH', "receipt.by must be this connection's device");
         }
         const { item } = await messages.storeReceipt(receipt);
+        counters?.receiptsRelayed.inc();
         announce.item(item);
         return { cursor: item.cursor };
       },

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import {
+  type ConversationItem,
   deviceAddress,
   EVENTS,
   type HubError,
@@ -90,12 +91,21 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     adapter: clusterAdapter(deps.redis, config),
   });
   const serving = {
-    table: buildEventTable(services),
+    table: buildEventTable(services, metrics),
     limits: deps.limits,
     maxInFlight: config.maxConcurrentRequestsPerSocket,
     shedder: deps.shedder,
     logger,
+    metrics,
   };
+  metrics.observeRedis(deps.redis);
+  if (services.followUp) {
+    metrics.observeFollowUpQueue(services.followUp.queue);
+    services.followUp.observe({
+      jobFinished: (job, outcome) => metrics.followUpJobOutcomes.inc({ job, outcome }),
+      webhookFinished: (outcome) => metrics.webhookOutcomes.inc({ outcome }),
+    });
+  }
 
   io.use(async (socket, next) => {
     const { origin, host } = socket.handshake.headers;
@@ -155,6 +165,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       },
     );
     logger.info({ agency: identity.agency, officer: identity.officer, socket: socket.id }, 'officer connected');
+    // Every frame for this socket, a broadcast from another node's included, passes here: the
+    // delivery latency is taken at the emit of each item to a recipient's socket.
+    socket.onAnyOutgoing((event: string, ...args: unknown[]) => {
+      if (event !== EVENTS.conversationItem) return;
+      const item = args[0] as Partial<ConversationItem> | undefined;
+      if (typeof item?.receivedAt !== 'number' || item.type === undefined) return;
+      metrics.deliveryLatency.observe({ type: item.type }, Math.max(0, Date.now() - item.receivedAt) / 1000);
+    });
 
     const expiry = setTimeout(
       () => {

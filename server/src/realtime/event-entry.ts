@@ -8,8 +8,10 @@ import type {
 import type { z } from 'zod';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { DirectoryService } from '../directory/directory-service.js';
+import type { FollowUpQueue } from '../followup/followup-queue.js';
 import type { Logger } from '../logger.js';
 import type { MessageService } from '../messaging/message-service.js';
+import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
 import type { Announcer } from './announcer.js';
 import type { ConnectionContext, DeviceOf, EventNeeds } from './connection-context.js';
@@ -64,4 +66,12 @@ export interface RealtimeServices {
   messages: MessageService;
   queries: QueryService;
   logger: Logger;
+  /**
+   * The follow-up queue, when the node has the hub's services (not in tests that build the
+   * table alone): its depths and its workers' outcomes are reported in the node's metrics.
+   */
+  followUp?: FollowUpQueue | undefined;
 }
+
+/** The counters the event handlers move (the node's {@link HubMetrics}). */
+export type RelayCounters = Pick<HubMetrics, 'messagesRelayed' | 'receiptsRelayed'>;

@@ -2,7 +2,14 @@ import { CLIENT_EVENT_SPEC, type ClientEventName, queryOpenPartsSchema } from '@
 import type { PayloadParser } from '../validation.js';
 import { conversationEntries } from './conversation-entries.js';
 import { directoryEntries } from './directory-entries.js';
-import type { AnyEventEntry, EventEntries, EventRequest, RealtimeServices, RequestSchemaOf } from './event-entry.js';
+import type {
+  AnyEventEntry,
+  EventEntries,
+  EventRequest,
+  RealtimeServices,
+  RelayCounters,
+  RequestSchemaOf,
+} from './event-entry.js';
 import { queryEntries } from './query-entries.js';
 
 /**
@@ -53,13 +60,13 @@ export function rowOf<E extends ClientEventName>(table: EventTable, event: E): E
   return { ...table.entries[event], request: table.requests[event] };
 }
 
-/** Builds the table, once per hub node; every socket is served by it. */
-export function buildEventTable(services: RealtimeServices): EventTable {
+/** Builds the table, once per hub node; every socket is served by it (`counters`: the node's metrics). */
+export function buildEventTable(services: RealtimeServices, counters?: RelayCounters): EventTable {
   return {
     entries: {
       'session:whoami': { needs: 'session', limit: 'read', handle: (_payload, { identity }) => ({ identity }) },
       ...directoryEntries(services),
-      ...conversationEntries(services),
+      ...conversationEntries(services, counters),
       ...queryEntries(services),
     },
     requests: REQUEST_SCHEMAS,

@@ -3,12 +3,14 @@ import {
   CLIENT_EVENTS,
   type ClientEventName,
   type ClientEventResult,
+  isHubError,
   officerAddress,
   RequestError,
 } from '@ncp-hub/protocol';
 import { answerableError } from '../answerable-error.js';
 import { BUSY_RETRY_AFTER_MS, type LoadShedder } from '../load/load-shedder.js';
 import type { Logger } from '../logger.js';
+import type { HubMetrics } from '../metrics.js';
 import { parseOrBadRequest } from '../validation.js';
 import type { Announcer } from './announcer.js';
 import { type ConnectionContext, deviceFor, type EventNeeds } from './connection-context.js';
@@ -29,6 +31,8 @@ export interface EventServing {
   /** The node's bound on the work it holds, across its sockets and HTTP: BUSY beyond. */
   shedder: LoadShedder;
   logger: Logger;
+  /** Counts the RATE_LIMITED refusals (`ncp_hub_rate_limited_total`). */
+  metrics?: Pick<HubMetrics, 'rateLimited'> | undefined;
 }
 
 /** What serving one event of one socket needs besides its row. */
@@ -100,7 +104,7 @@ export function registerEvents(
  */
 function serve<E extends ClientEventName>(served: ServedConnection, event: E, row: EventRow<E>): void {
   const { socket, connection, announce, serving, inFlight, readPause } = served;
-  const { limits, logger, maxInFlight, shedder } = serving;
+  const { limits, logger, maxInFlight, shedder, metrics } = serving;
   const budgetKey = officerAddress(connection.identity);
   // What arrives is whatever a client sent, so the listener takes unknown arguments. Listening
   // for `E` as one of the client events (not as `E` itself, whose listener type socket.io's
@@ -119,7 +123,10 @@ function serve<E extends ClientEventName>(served: ServedConnection, event: E, ro
       .then(async () => {
         const handle = handlerFor(row, connection, announce);
         // Counted from here to the answer, so what one socket makes the hub hold is bounded.
-        if (inFlight.count >= maxInFlight) throw tooManyInFlight();
+        if (inFlight.count >= maxInFlight) {
+          metrics?.rateLimited.inc({ kind: 'in-flight', transport: 'socket' });
+          throw tooManyInFlight();
+        }
         // What the node as a whole holds is bounded too: refused here, before any work, and
         // what the socket sends next is not read before the refusal's retryAfter.
         let release: () => void;
@@ -131,7 +138,14 @@ function serve<E extends ClientEventName>(served: ServedConnection, event: E, ro
         }
         inFlight.count += 1;
         try {
-          await limits[row.limit].take(budgetKey);
+          try {
+            await limits[row.limit].take(budgetKey);
+          } catch (error) {
+            if (isHubError(error) && error.code === 'RATE_LIMITED') {
+              metrics?.rateLimited.inc({ kind: row.limit, transport: 'socket' });
+            }
+            throw error;
+          }
           return await handle(parseOrBadRequest(row.request, payload ?? {}, event));
         } finally {
           inFlight.count -= 1;
