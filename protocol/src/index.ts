@@ -122,6 +122,22 @@ export {
 } from './events.js';
 export type { Ground } from './grounds.js';
 export { GROUNDS, groundSchema, referenceSchema } from './grounds.js';
+export type { AuditEntriesQuery, ReadinessAnswer } from './http-api.js';
+export {
+  auditEntriesAnswerSchema,
+  auditEntriesQuerySchema,
+  auditEntrySchema,
+  developmentIdentitiesAnswerSchema,
+  developmentIdentitySchema,
+  developmentSignInAnswerSchema,
+  healthAnswerSchema,
+  httpErrorAnswerSchema,
+  queryAnswerSchema,
+  queryListAnswerSchema,
+  queryListQuerySchema,
+  readinessAnswerSchema,
+  whoamiAnswerSchema,
+} from './http-api.js';
 export type { AgencyId, AgencyKind, AllowedJwtAlgorithm, CountryCode, Identity, OfficerId, Role } from './identity.js';
 export {
   AGENCY_KINDS,

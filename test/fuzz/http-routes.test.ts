@@ -22,12 +22,18 @@ import { ANSWER_TIMEOUT_MS, type FuzzWorld, startFuzzWorld } from './world.js';
 
 const HTTP_SOURCES = join(import.meta.dirname, '../../server/src/http');
 
-/** Every route the hub's HTTP sources declare (`app.get('/path', ...)` and the like), with its method. */
+/**
+ * Every route the hub's HTTP sources declare (`app.get('/path', ...)` and the like, and the rows
+ * of the route table in openapi.ts: `method: 'get', path: '/path'`), with its method.
+ */
 function declaredRoutes(): Array<{ method: string; path: string }> {
   const routes: Array<{ method: string; path: string }> = [];
   for (const file of readdirSync(HTTP_SOURCES).filter((name) => name.endsWith('.ts'))) {
     const source = readFileSync(join(HTTP_SOURCES, file), 'utf8');
     for (const match of source.matchAll(/\.(get|post|put|patch|delete|all)\(\s*['"`](\/[^'"`]*)['"`]/g)) {
+      routes.push({ method: (match[1] as string).toUpperCase(), path: match[2] as string });
+    }
+    for (const match of source.matchAll(/method: '(get|post|put|patch|delete)',\s*path: '(\/[^']*)'/g)) {
       routes.push({ method: (match[1] as string).toUpperCase(), path: match[2] as string });
     }
   }

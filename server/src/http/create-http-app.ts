@@ -1,27 +1,28 @@
 import type { AgencyPublicJwk, AuditEntry, DevelopmentRegistry } from '@ncp-hub/keys';
 import {
+  type AuditEntriesQuery,
   type HubError,
   type Identity,
-  QUERY_STATUSES,
   QueryError,
-  queryIdSchema,
+  type ReadinessAnswer,
   RequestError,
 } from '@ncp-hub/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { z } from 'zod';
 import { answerableError } from '../answerable-error.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { LoadShedder } from '../load/load-shedder.js';
+import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
 import { budgetSize, LocalBudget, type RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
 import { consoleAssets } from './console-assets.js';
 import { developmentSignInRoutes } from './dev-sign-in.js';
 import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
+import { assertRoutesListed, HTTP_ROUTES, openApiDocument, reply, serveRoute } from './openapi.js';
 import { isOriginAllowed } from './origin.js';
 import { HttpBudget, retryAfterSeconds } from './request-budget.js';
 
@@ -65,32 +66,11 @@ export interface HttpAppDependencies {
   development?: DevelopmentRegistry | undefined;
 }
 
-/** `GET /v1/queries` parameters: `?status=OPEN|CLOSED|WITHDRAWN&overdue=true|false`. */
-const queryListQuerySchema = z
-  .strictObject({
-    status: z.enum(QUERY_STATUSES).optional(),
-    overdue: z.enum(['true', 'false']).optional(),
-  })
-  .transform(({ status, overdue }) => ({
-    ...(status ? { status } : {}),
-    ...(overdue ? { overdue: overdue === 'true' } : {}),
-  }));
-
 /** Most chain entries one `GET /v1/audit/entries` request looks through. */
 const AUDIT_SCAN_LIMIT = 20_000;
 
-/** `GET /v1/audit/entries` parameters. */
-const auditQuerySchema = z.strictObject({
-  query: z.string().min(1).max(64).optional(),
-  officer: z.string().min(1).max(128).optional(),
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().nonnegative().optional(),
-  after: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
 /** Whether an auditor of `agency` may see the entry, and it passes the filter. */
-function matchesAuditFilter(entry: AuditEntry, agency: string, filter: z.infer<typeof auditQuerySchema>): boolean {
+function matchesAuditFilter(entry: AuditEntry, agency: string, filter: AuditEntriesQuery): boolean {
   if (!entry.agencies.includes(agency)) return false;
   if (filter.query !== undefined && entry.query !== filter.query) return false;
   if (filter.officer !== undefined) {
@@ -104,7 +84,14 @@ function matchesAuditFilter(entry: AuditEntry, agency: string, filter: z.infer<t
 /** Largest JSON body accepted. */
 export const HTTP_BODY_LIMIT = '64kb';
 
-function sendError(res: Response, error: HubError): void {
+/**
+ * Sends `error` as the JSON error body with its status; a RATE_LIMITED one is counted, by the
+ * budget it came from (the officer's `read` with a token, the peer address's without).
+ */
+function sendError(res: Response, error: HubError, metrics?: HubMetrics): void {
+  if (error.code === 'RATE_LIMITED') {
+    metrics?.rateLimited.inc({ kind: res.req.headers.authorization ? 'read' : 'address', transport: 'http' });
+  }
   const retryAfter = retryAfterSeconds(error);
   if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
   res.status(HTTP_STATUS_BY_CODE[error.code]).json({ error: error.toBody() });
@@ -145,25 +132,32 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     next();
   });
 
-  app.get('/healthz', budget.probeByAddress, (_req, res) => {
-    res.json({ status: 'ok' });
+  serveRoute(app, HTTP_ROUTES.healthz, budget.probeByAddress, (_req, res) => {
+    reply(res, HTTP_ROUTES.healthz, { status: 'ok' });
   });
 
-  app.get('/readyz', budget.probeByAddress, async (_req, res) => {
+  serveRoute(app, HTTP_ROUTES.readyz, budget.probeByAddress, async (_req, res) => {
     const readiness = await deps.readiness();
     if (registry.badFiles.length > 0) {
       readiness.checks = { ...readiness.checks, registryBadFiles: [...registry.badFiles] };
     }
-    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
+    const answer: ReadinessAnswer = { status: readiness.ready ? 'ready' : 'not-ready', ...readiness };
+    reply(res, HTTP_ROUTES.readyz, answer, readiness.ready ? 200 : 503);
   });
 
-  app.get('/v1/hub-keys', budget.byAddress, (_req, res) => {
-    res.json({ keys: [deps.hubPublicJwk] });
+  serveRoute(app, HTTP_ROUTES.hubKeys, budget.byAddress, (_req, res) => {
+    reply(res, HTTP_ROUTES.hubKeys, { keys: [deps.hubPublicJwk] });
   });
 
-  app.get('/metrics', budget.probeByAddress, async (_req, res) => {
+  serveRoute(app, HTTP_ROUTES.metrics, budget.probeByAddress, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
+  });
+
+  // Written once: the routes do not change while the hub runs.
+  const openApi = openApiDocument({ development: deps.development !== undefined });
+  serveRoute(app, HTTP_ROUTES.openapi, budget.byAddress, (_req, res) => {
+    res.json(openApi);
   });
 
   const requireIdentity = async (req: Request, res: Response, next: NextFunction) => {
@@ -180,12 +174,12 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     } catch (error) {
       const refusal = answerableError(error, logger, 'http admission failed');
       if (refusal.family === 'auth') res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      sendError(res, refusal);
+      sendError(res, refusal, metrics);
     }
   };
 
-  app.get('/v1/whoami', requireIdentity, (_req, res) => {
-    res.json({ identity: res.locals.identity as Identity });
+  serveRoute(app, HTTP_ROUTES.whoami, requireIdentity, (_req, res) => {
+    reply(res, HTTP_ROUTES.whoami, { identity: res.locals.identity as Identity });
   });
 
   const requireAuditor = (_req: Request, res: Response, next: NextFunction) => {
@@ -193,8 +187,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     sendError(res, new QueryError('ROLE_REQUIRED', 'the audit log is for users with the auditor role'));
   };
 
-  app.get('/v1/audit/entries', requireIdentity, requireAuditor, async (req, res) => {
-    const filter = parseOrBadRequest(auditQuerySchema, req.query, 'query string');
+  serveRoute(app, HTTP_ROUTES.auditEntries, requireIdentity, requireAuditor, async (req, res) => {
+    const filter = parseOrBadRequest(HTTP_ROUTES.auditEntries.query, req.query, 'query string');
     const { agency } = res.locals.identity as Identity;
     const entries: AuditEntry[] = [];
     let after = filter.after;
@@ -210,10 +204,10 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
         break;
       }
     }
-    res.json({ entries, next: after === -1 ? null : after });
+    reply(res, HTTP_ROUTES.auditEntries, { entries, next: after === -1 ? null : after });
   });
 
-  app.get('/v1/audit/export', requireIdentity, requireAuditor, async (_req, res) => {
+  serveRoute(app, HTTP_ROUTES.auditExport, requireIdentity, requireAuditor, async (_req, res) => {
     const { agency } = res.locals.identity as Identity;
     await deps.audit.checkpointNow();
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
@@ -224,14 +218,16 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
     res.end();
   });
 
-  app.get('/v1/queries', requireIdentity, async (req, res) => {
-    const filter = parseOrBadRequest(queryListQuerySchema, req.query, 'query string');
-    res.json({ queries: await deps.queries.list(res.locals.identity as Identity, filter) });
+  serveRoute(app, HTTP_ROUTES.queries, requireIdentity, async (req, res) => {
+    const filter = parseOrBadRequest(HTTP_ROUTES.queries.query, req.query, 'query string');
+    reply(res, HTTP_ROUTES.queries, { queries: await deps.queries.list(res.locals.identity as Identity, filter) });
   });
 
-  app.get('/v1/queries/:id', requireIdentity, async (req, res) => {
-    if (!queryIdSchema.safeParse(req.params.id).success) throw new QueryError('QUERY_NOT_FOUND', 'no such query');
-    res.json(await deps.queries.get(res.locals.identity as Identity, req.params.id as string));
+  serveRoute(app, HTTP_ROUTES.query, requireIdentity, async (req, res) => {
+    // A malformed id is a query this identity cannot see, as any other.
+    const params = HTTP_ROUTES.query.params.safeParse(req.params);
+    if (!params.success) throw new QueryError('QUERY_NOT_FOUND', 'no such query');
+    reply(res, HTTP_ROUTES.query, await deps.queries.get(res.locals.identity as Identity, params.data.id));
   });
 
   if (deps.development) {
@@ -239,6 +235,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
       developmentSignInRoutes({ development: deps.development, hubId: config.hubId, byAddress: budget.byAddress }),
     );
   }
+
+  assertRoutesListed(app.router, deps.development !== undefined);
 
   const notFound = (res: Response, message = 'no such route') => sendError(res, new RequestError('NOT_FOUND', message));
   app.use(consoleAssets({ dir: config.consoleDir, byAddress: budget.byAddress, notFound }));
@@ -248,7 +246,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    sendError(res, requestReadRefusal(error, HTTP_BODY_LIMIT) ?? answerableError(error, logger, 'http request failed'));
+    const refusal = requestReadRefusal(error, HTTP_BODY_LIMIT) ?? answerableError(error, logger, 'http request failed');
+    sendError(res, refusal, metrics);
   });
 
   return app;

@@ -9,33 +9,16 @@ import {
   attestDevelopmentDevice,
   DEVELOPMENT_IDENTITIES,
   type DevelopmentRegistry,
-  devicePublicKeySchema,
   findDevelopmentIdentity,
   issueDevelopmentOfficerToken,
 } from '@ncp-hub/keys';
-import { agencyIdSchema, deviceIdSchema, officerIdSchema, RequestError } from '@ncp-hub/protocol';
+import { RequestError } from '@ncp-hub/protocol';
 import { type RequestHandler, Router } from 'express';
-import { z } from 'zod';
 import { parseOrBadRequest } from '../validation.js';
+import { HTTP_ROUTES, reply, serveRoute } from './openapi.js';
 
 /** Lifetime of a development token, in seconds: the console signs in again for a fresh one. */
 export const DEVELOPMENT_TOKEN_TTL_SECONDS = 3600;
-
-/** `POST /v1/dev/sign-in` body: an identity, and a device with its two public keys (all three, or none). */
-const signInSchema = z
-  .strictObject({
-    agency: agencyIdSchema,
-    officer: officerIdSchema,
-    device: deviceIdSchema.optional(),
-    encryptionKey: devicePublicKeySchema.optional(),
-    signingKey: devicePublicKeySchema.optional(),
-  })
-  .refine(
-    ({ device, encryptionKey, signingKey }) =>
-      [device, encryptionKey, signingKey].every((value) => value === undefined) ||
-      [device, encryptionKey, signingKey].every((value) => value !== undefined),
-    'device, encryptionKey and signingKey go together: give all three, or none',
-  );
 
 /** What the development routes need. */
 export interface DevelopmentSignInOptions {
@@ -51,12 +34,12 @@ export function developmentSignInRoutes(options: DevelopmentSignInOptions): Rout
   const { development, hubId, byAddress } = options;
   const router = Router();
 
-  router.get('/v1/dev/identities', byAddress, (_req, res) => {
-    res.json({ identities: DEVELOPMENT_IDENTITIES });
+  serveRoute(router, HTTP_ROUTES.developmentIdentities, byAddress, (_req, res) => {
+    reply(res, HTTP_ROUTES.developmentIdentities, { identities: [...DEVELOPMENT_IDENTITIES] });
   });
 
-  router.post('/v1/dev/sign-in', byAddress, async (req, res) => {
-    const body = parseOrBadRequest(signInSchema, req.body ?? {}, 'sign-in');
+  serveRoute(router, HTTP_ROUTES.developmentSignIn, byAddress, async (req, res) => {
+    const body = parseOrBadRequest(HTTP_ROUTES.developmentSignIn.body, req.body ?? {}, 'sign-in');
     const identity = findDevelopmentIdentity(body.agency, body.officer);
     if (!identity) {
       throw new RequestError('BAD_REQUEST', 'sign-in: not a development identity (GET /v1/dev/identities lists them)');
@@ -80,7 +63,7 @@ export function developmentSignInRoutes(options: DevelopmentSignInOptions): Rout
             officer,
             publicKeys: { device, encryptionKey, signingKey },
           });
-    res.json({ token, attestation });
+    reply(res, HTTP_ROUTES.developmentSignIn, { token, attestation });
   });
 
   return router;
