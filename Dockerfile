@@ -31,6 +31,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# The key CLI (it imports keys/dist), before `npm ci` so that npm links it as
+# node_modules/.bin/ncp-keys: `docker compose exec hub-1 npx ncp-keys ...`, as the banner says.
+COPY keys/bin keys/bin
 COPY package.json package-lock.json ./
 COPY protocol/package.json protocol/
 COPY crypto/package.json crypto/
@@ -49,8 +52,6 @@ COPY --from=build /app/crypto/dist crypto/dist
 COPY --from=build /app/keys/dist keys/dist
 COPY --from=build /app/server/dist server/dist
 COPY --from=build /app/console/dist console/dist
-# The key CLI (`docker compose exec hub-1 npx ncp-keys ...`): bin/ imports keys/dist.
-COPY keys/bin keys/bin
 # DATA_DIR: the hub key (hub-keys/) and, without TRUST_REGISTRY, the development registry
 # (dev/). Owned by node so that a named volume mounted here starts writable by it.
 RUN mkdir -p /data && chown node:node /data

@@ -2,8 +2,9 @@
  * The deployment files (README "Deployment"), which Docker cannot run here: the Dockerfile's
  * structure, parsed instruction by instruction; docker-compose.yml and docker-compose.ha.yml,
  * parsed as YAML, with deploy/nginx.conf and deploy/sentinel.conf; every environment variable
- * they give the hub is one server/src/config.ts reads; and `docker-compose config -q` accepts
- * the files (skipped with a reason where docker-compose is missing, except under CI).
+ * they give the hub is one server/src/config.ts reads; the README's "Deployment" section names
+ * what the files hold; and `docker-compose config -q` accepts the files (skipped with a reason
+ * where docker-compose is missing, except under CI).
  *
  * Each check is a function returning its problems, so that the files as they are must have
  * none, and each check is also shown to fire on a copy of the files with its defect put in.
@@ -25,6 +26,7 @@ const FILES = {
   nginx: read('deploy/nginx.conf'),
   sentinel: read('deploy/sentinel.conf'),
   config: read('server/src/config.ts'),
+  readme: read('README.md'),
 };
 type Files = typeof FILES;
 
@@ -489,6 +491,49 @@ function lintNginx(text: string): string[] {
   return problems;
 }
 
+/** The README's "Deployment" section against the files it describes. */
+function lintReadme(files: Files): string[] {
+  const problems: string[] = [];
+  const section = /^## Deployment\n([\s\S]*?)^## /m.exec(files.readme)?.[1];
+  if (section === undefined) return ['README: no "## Deployment" section'];
+  const compose = parseCompose(files.compose);
+  const mentioned = (name: string) =>
+    section.includes(`\`${name}\``) ||
+    section.includes(`\`${name.replace(/-\d(?=$|-)/, '-N')}\``) ||
+    (/-\d$/.test(name) && section.includes(`\`${name.replace(/\d$/, '1..3')}\``));
+  for (const name of [...Object.keys(compose.services ?? {}), ...Object.keys(compose.volumes ?? {})]) {
+    if (!mentioned(name)) problems.push(`README Deployment: ${name} is not named`);
+  }
+  // The command that starts profile ha, as the two compose files' comments give it.
+  const haCommand = (text: string) => /docker compose -f [^\n]*--profile ha up -d/.exec(text)?.[0];
+  const command = haCommand(files.compose);
+  if (!command || command !== haCommand(files.composeHa) || command !== haCommand(section)) {
+    problems.push("README Deployment: the profile ha command differs from the compose files' comments");
+  }
+  const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  const override = snippet === undefined ? undefined : parseCompose(snippet);
+  if (!override) problems.push('README Deployment: no docker-compose.override.yml example');
+  const known = configNames(files.config);
+  for (const [name, service] of Object.entries(override?.services ?? {})) {
+    if (!(HUB_SERVICES as readonly string[]).includes(name))
+      problems.push(`README override: ${name} is not a hub service`);
+    for (const variable of Object.keys(environment(service))) {
+      if (!known.has(variable)) problems.push(`README override: ${variable} is not read by server/src/config.ts`);
+    }
+  }
+  for (const variable of ['TRUST_REGISTRY', 'HUB_KEY_FILE', 'NODE_ENV']) {
+    if (!Object.values(override?.services ?? {}).every((service) => environment(service)[variable] !== undefined)) {
+      problems.push(`README override: ${variable} is not set on every hub service`);
+    }
+  }
+  const published = (compose.services?.lb?.ports ?? []).map(String)[0]?.split(':').slice(0, 2).join(':');
+  if (!published || !section.includes(published))
+    problems.push(`README Deployment: the published address ${published} is not given`);
+  if (/\bip_hash;/.test(files.nginx) !== section.includes('ip_hash'))
+    problems.push("README Deployment: the stickiness is not nginx.conf's");
+  return problems;
+}
+
 // --- docker-compose itself ------------------------------------------------------------------
 
 /** Why `docker-compose config` cannot run here, or undefined; under CI a missing binary is no reason (.ci/run installs it). */
@@ -507,6 +552,10 @@ describe('the deployment files', () => {
   it('docker-compose.yml, docker-compose.ha.yml, deploy/: the services, profile ha, the hub variables', () => {
     expect(lintCompose(FILES)).toEqual([]);
     expect(lintNginx(FILES.nginx)).toEqual([]);
+  });
+
+  it('README: the Deployment section names the services, volumes and commands of the files', () => {
+    expect(lintReadme(FILES)).toEqual([]);
   });
 
   // Each check fires on a copy of the files with its defect put in.
@@ -810,6 +859,34 @@ describe('the deployment files', () => {
       problem: /proxy_read_timeout is 60 s/,
     },
     {
+      defect: 'a service the README omits',
+      file: 'compose',
+      from: '  lb:\n',
+      to: '  proxy:\n',
+      problem: /README Deployment: proxy is not named/,
+    },
+    {
+      defect: 'another ha command',
+      file: 'readme',
+      from: 'docker compose -f docker-compose.yml -f docker-compose.ha.yml --profile ha up -d',
+      to: 'docker compose --profile ha up -d',
+      problem: /profile ha command differs/,
+    },
+    {
+      defect: 'a README variable the hub ignores',
+      file: 'readme',
+      from: 'TRUST_REGISTRY: /registry',
+      to: 'TRUST_REGISTRY: /registry\n    REGISTRY_DIR: /registry',
+      problem: /README override: REGISTRY_DIR is not read/,
+    },
+    {
+      defect: 'README stickiness',
+      file: 'nginx',
+      from: 'ip_hash;',
+      to: 'hash $remote_addr consistent;',
+      problem: /stickiness is not nginx.conf's/,
+    },
+    {
       defect: 'one node',
       file: 'nginx',
       from: 'server hub-2:8080',
@@ -825,6 +902,7 @@ describe('the deployment files', () => {
       ...lintDockerignore(broken.dockerignore),
       ...lintCompose(broken),
       ...lintNginx(broken.nginx),
+      ...lintReadme(broken),
     ];
     expect(
       problems.some((line) => problem.test(line)),
