@@ -6,6 +6,7 @@
  * the queue gauges read the queue in Redis.
  */
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readRegistryEntry, writeRegistryEntry } from '@ncp-hub/keys';
@@ -156,5 +157,16 @@ describe('the operations metrics', () => {
       closeAllSockets();
       await tight.stop();
     }
+  });
+
+  it("are each documented in docs/OPERATIONS.md's table (the process's default metrics aside)", async () => {
+    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    const names = [...text.matchAll(/^# HELP (ncp_hub_\w+)/gm)]
+      .map(([, name]) => name as string)
+      .filter((name) => !/^ncp_hub_(process|nodejs)_/.test(name));
+    expect(names).toContain('ncp_hub_delivery_latency_seconds');
+    const operations = await readFile(new URL('../../docs/OPERATIONS.md', import.meta.url), 'utf8');
+    const table = operations.slice(operations.indexOf('## 6. What to watch'));
+    expect(names.filter((name) => !table.includes(`\`${name}`))).toEqual([]);
   });
 });
