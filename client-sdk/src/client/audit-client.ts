@@ -1,5 +1,5 @@
 import type { AuditEntry, HubKeySet } from '@ncp-hub/keys/audit';
-import { ClientError, type HubError, hubErrorFromBody, toHubError } from '@ncp-hub/protocol';
+import { auditEntriesAnswerSchema, ClientError, type HubError, hubErrorFromBody, toHubError } from '@ncp-hub/protocol';
 import { z } from 'zod';
 
 /** Options of an {@link AuditClient}. */
@@ -51,23 +51,8 @@ export interface AuditEntryPage {
   next: number | null;
 }
 
-// The answers are checked for their shape only: the entries' content is the hub's, and the
-// verifier (over the export) is what tells whether it is true.
-const entryPageSchema = z.object({
-  entries: z.array(
-    z.looseObject({
-      seq: z.number().int().positive(),
-      prev: z.string(),
-      hash: z.string(),
-      at: z.number(),
-      type: z.string(),
-      actor: z.union([z.literal('hub'), z.looseObject({ agency: z.string(), officer: z.string() })]),
-      agencies: z.array(z.string()),
-      data: z.record(z.string(), z.unknown()),
-    }),
-  ),
-  next: z.number().int().nonnegative().nullable(),
-});
+// The answers are checked for their shape (the protocol's schemas, which /openapi.json publishes):
+// the entries' content is the hub's, and the verifier (over the export) is what tells whether it is true.
 const hubKeysSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
 
 /**
@@ -122,7 +107,7 @@ export class AuditClient {
       if (value !== undefined) params.set(name, String(value));
     }
     const response = await this.#get(`/v1/audit/entries?${params}`, true);
-    const page = entryPageSchema.safeParse(await response.json().catch(() => undefined));
+    const page = auditEntriesAnswerSchema.safeParse(await response.json().catch(() => undefined));
     if (!page.success) throw toHubError(page.error);
     return page.data as AuditEntryPage;
   }

@@ -16,13 +16,12 @@ import {
   type QueryId,
   type QueryListFilter,
   type QueryView,
-  queryViewSchema,
+  queryListAnswerSchema,
   type TimelineEntry,
   toBase64url,
   toHubError,
   UndecryptableError,
 } from '@ncp-hub/protocol';
-import { z } from 'zod';
 import type { KeyStore } from '../store/key-store.js';
 import type { Emit } from '../typed-emitter.js';
 import type { HubRequester } from './connection.js';
@@ -73,7 +72,6 @@ export interface QueriesDeps {
 }
 
 /** The answer of `GET /v1/queries`. */
-const queryListAnswerSchema = z.object({ queries: z.array(queryViewSchema) });
 
 /**
  * How many event ids are remembered per query, the latest: far more than a query has (its
