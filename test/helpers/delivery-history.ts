@@ -14,10 +14,17 @@ import { waitFor } from './wait-for.js';
 /**
  * Codes after which a sender tries the same message again with the same id, as
  * `SendOptions.id` tells an application to: the hub may have stored it (`REQUEST_TIMEOUT`,
- * `NOT_CONNECTED`, `INTERNAL`), or refused it for now and said when to come back (`BUSY`,
+ * `NOT_CONNECTED`, `INTERNAL`, `REPLICATION_TIMEOUT`), or refused it for now and said when to come back (`BUSY`,
  * `RATE_LIMITED`, with `retryAfter`). Any other refusal ends the sender (and fails its suite).
  */
-const TRY_AGAIN = new Set(['REQUEST_TIMEOUT', 'NOT_CONNECTED', 'INTERNAL', 'BUSY', 'RATE_LIMITED']);
+const TRY_AGAIN = new Set([
+  'REQUEST_TIMEOUT',
+  'NOT_CONNECTED',
+  'INTERNAL',
+  'BUSY',
+  'RATE_LIMITED',
+  'REPLICATION_TIMEOUT',
+]);
 /** A sender's wait before trying again when the hub gave no `retryAfter` (the connection is down ...). */
 const RETRY_DELAY_MS = 100;
 

@@ -157,6 +157,14 @@ export class MessageService {
     redis.defineCommand('ncpAck', { numberOfKeys: 1, lua: ACK });
   }
 
+  /**
+   * Whether a message stored again (a duplicate) is announced again: with DURABILITY=replicated,
+   * where a write refused REPLICATION_TIMEOUT may be kept without having been announced.
+   */
+  get announcesDuplicates(): boolean {
+    return this.durable.replicated;
+  }
+
   /** Throws PAYLOAD_TOO_LARGE for an envelope over MAX_ENVELOPE_BYTES; returns its JSON. */
   assertSize(envelope: Envelope, name = 'the envelope'): string {
     const json = JSON.stringify(envelope);

@@ -74,8 +74,10 @@ export function conversationEntries(
           );
         }
         const { item, duplicate } = await messages.storeEnvelope(envelope);
-        if (!duplicate) {
-          counters?.messagesRelayed.inc();
+        // With DURABILITY=replicated a first try refused REPLICATION_TIMEOUT may have stored the
+        // message unannounced: its retry, a duplicate, announces it (recipients drop duplicates by id).
+        if (!duplicate || messages.announcesDuplicates) {
+          if (!duplicate) counters?.messagesRelayed.inc();
           announce.item(item);
           queries
             .noteMessage(envelope)
