@@ -155,7 +155,7 @@ describe('a follow-up worker SIGKILLed while jobs are due', () => {
       await first.exited;
       holding = false;
       for (const accept of held) accept();
-      const bull = `${hub.redisPrefix}bull:followup`;
+      const bull = `${hub.redisPrefix}{bull}:followup`;
       const activeAtKill = await redis.llen(`${bull}:active`);
       const overdueAtKill = (
         await Promise.all(ids.map(async (id) => (await ua.getQuery(id)).query.formalRequest.state))

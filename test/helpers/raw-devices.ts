@@ -212,7 +212,7 @@ export async function devicesOfAgency(asker: RawDevice, agency: string): Promise
 /** The Redis keys of the directory (server/src/redis/redis-keys.ts `directory`, `deviceExpiries`). */
 export function directoryKeys(node: TestHub, device: DeviceRef) {
   const officer = officerAddress(device);
-  return { entries: `${node.redisPrefix}dir:${officer}`, expiries: `${node.redisPrefix}devexp:${officer}` };
+  return { entries: `${node.redisPrefix}{o:${officer}}:dir`, expiries: `${node.redisPrefix}{o:${officer}}:devexp` };
 }
 
 /**

@@ -169,7 +169,7 @@ describe('a follow-up job that runs before its query is stored', () => {
     await once(receiver, 'listening');
     const queue = new Queue('followup', {
       connection: { url: hub.hub.config.redisUrl },
-      prefix: `${hub.redisPrefix}bull`,
+      prefix: `${hub.redisPrefix}{bull}`,
     });
     try {
       const entry = await readRegistryEntry(hub.registryDir, 'NCB-UA');

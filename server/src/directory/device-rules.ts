@@ -4,7 +4,7 @@ import { ConversationError, type DeviceAddress, DirectoryError } from '@ncp-hub/
  * The directory's two rules, in Lua, for the scripts that store what devices send (messages,
  * receipts, membership records, a query's opening), so that each rule is checked in the same
  * step as the write it guards. Both read the officers' `deviceExpiries` hashes (device ->
- * `expiresAt`, seconds), building their keys from `prefix`: keys no script declares, which a
+ * `expiresAt`, seconds), building their keys from `prefix` (`prefix .. officer .. '}:devexp'`): keys no script declares, which a
  * single Redis allows (the hub needs one; see redis-keys.ts).
  *
  * - `isCurrentDevice(prefix, now, officer, device)`: the device of `officer` (`AGENCY/officer`)
@@ -16,14 +16,14 @@ import { ConversationError, type DeviceAddress, DirectoryError } from '@ncp-hub/
  */
 export const DEVICE_RULES_LUA = `
 local function isCurrentDevice(prefix, now, officer, device)
-  local expiresAt = redis.call('HGET', prefix .. officer, device)
+  local expiresAt = redis.call('HGET', prefix .. officer .. '}:devexp', device)
   return expiresAt ~= false and tonumber(expiresAt) > now
 end
 local function missingRecipients(officers, prefix, now, sender, to, missing)
   local listed = {}
   for _, address in ipairs(to) do listed[address] = true end
   for _, officer in ipairs(officers) do
-    local devices = redis.call('HGETALL', prefix .. officer)
+    local devices = redis.call('HGETALL', prefix .. officer .. '}:devexp')
     for i = 1, #devices, 2 do
       local address = officer .. '/' .. devices[i]
       if tonumber(devices[i + 1]) > now and address ~= sender and not listed[address] then

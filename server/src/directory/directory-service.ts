@@ -218,13 +218,12 @@ export class DirectoryService {
    * registry included): for a start, as the registry may have changed while no node ran.
    */
   async recheckAll(): Promise<Withdrawal[]> {
-    const prefix = this.keys.directoryPrefix;
     const agencies = new Set<AgencyId>();
     let cursor = '0';
     do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${globEscaped(prefix)}*`, 'COUNT', 1000);
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.directoryPattern, 'COUNT', 1000);
       cursor = next;
-      for (const key of found) agencies.add(parseOfficerAddress(key.slice(prefix.length) as OfficerAddress).agency);
+      for (const key of found) agencies.add(parseOfficerAddress(this.keys.officerOfDirectory(key)).agency);
     } while (cursor !== '0');
     return this.recheck([...agencies].sort());
   }
@@ -235,15 +234,14 @@ export class DirectoryService {
    * idempotent (an expiry already stored is kept). Resolves to how many were filled in.
    */
   async fillMissingExpiries(): Promise<number> {
-    const prefix = this.keys.directoryPrefix;
     let filled = 0;
     let cursor = '0';
     do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${globEscaped(prefix)}*`, 'COUNT', 1000);
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.directoryPattern, 'COUNT', 1000);
       cursor = next;
       const pipeline = this.redis.pipeline();
       for (const key of found) {
-        const officer = key.slice(prefix.length) as OfficerAddress;
+        const officer = this.keys.officerOfDirectory(key);
         pipeline.ncpFillExpiries(key, this.keys.deviceExpiries(officer));
       }
       for (const [error, count] of (await pipeline.exec()) ?? []) {
@@ -326,9 +324,4 @@ async function attestedStill(
   } catch (error) {
     return error instanceof joseErrors.JWKSNoMatchingKey ? 'ATTESTATION_INVALID' : undefined;
   }
-}
-
-/** `text` with the characters that a SCAN pattern treats as special escaped. */
-function globEscaped(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

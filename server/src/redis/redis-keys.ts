@@ -2,27 +2,36 @@ import type { ConversationId, DeviceAddress, OfficerAddress } from '@ncp-hub/pro
 
 /**
  * Every Redis key the hub uses, in one place. A conversation's keys share the hash tag
- * `{c:<id>}` and a query's `{q:<id>}`; but the scripts also append to the audit stream, in
- * the same step as their action, so the hub needs a single Redis (or a managed primary), not
- * Redis Cluster.
+ * `{c:<id>}`, a query's `{q:<id>}`, an officer's (its devices' directory entries and expiries,
+ * its conversation set, its devices' acknowledgements) `{o:<AGENCY/officer>}`, and BullMQ's
+ * `{bull}`, so that each group lands in one Redis Cluster slot. But the scripts also append to
+ * the audit stream and read other officers' keys in the same step as their action, so the hub
+ * still needs a single Redis (or a primary with replicas and Sentinels), not Redis Cluster:
+ * docs/DESIGN.md, "Redis Cluster".
  */
 export function redisKeys(prefix: string) {
   const conversation = (conv: ConversationId) => `${prefix}{c:${conv}}`;
-  const directoryPrefix = `${prefix}dir:`;
-  const deviceExpiriesPrefix = `${prefix}devexp:`;
+  /** What every key of one officer starts with; the scripts build `<this><officer>}:devexp`. */
+  const officerTagStart = `${prefix}{o:`;
+  const officer = (address: OfficerAddress) => `${officerTagStart}${address}}`;
   return {
     /** hash device -> JSON of the verified attestation */
-    directory: (officer: OfficerAddress) => `${directoryPrefix}${officer}`,
-    /** what {@link directory} puts before the officer address, to find every officer's hash (SCAN) */
-    directoryPrefix,
+    directory: (address: OfficerAddress) => `${officer(address)}:dir`,
+    /** the SCAN pattern of every officer's {@link directory} hash */
+    directoryPattern: `${globEscaped(officerTagStart)}*}:dir`,
+    /** the officer address of a {@link directory} key */
+    officerOfDirectory: (key: string) => key.slice(officerTagStart.length, -'}:dir'.length) as OfficerAddress,
     /**
      * hash device -> expiresAt (seconds) of each published device, written with `directory`
      * (and filled in from it at start for entries an older hub wrote alone): the store scripts
      * check senders and recipients against it without decoding attestations
      */
-    deviceExpiries: (officer: OfficerAddress) => `${deviceExpiriesPrefix}${officer}`,
-    /** what {@link deviceExpiries} puts before the officer address, for the scripts that build the key */
-    deviceExpiriesPrefix,
+    deviceExpiries: (address: OfficerAddress) => `${officer(address)}:devexp`,
+    /**
+     * what {@link deviceExpiries} puts before the officer address, for the scripts that build the
+     * key (`prefix .. officer .. '}:devexp'`, device-rules.ts)
+     */
+    deviceExpiriesPrefix: officerTagStart,
     /** set of officer addresses with a published device */
     agencyOfficers: (agency: string) => `${prefix}agency:${agency}:officers`,
     /** hash: kind, basis, createdAt */
@@ -36,9 +45,12 @@ export function redisKeys(prefix: string) {
     /** cursor and sender of a stored message id, for retention */
     conversationSeen: (conv: ConversationId, messageId: string) => `${conversation(conv)}:seen:${messageId}`,
     /** set of conversation ids */
-    officerConversations: (officer: OfficerAddress) => `${prefix}officer:${officer}:convs`,
+    officerConversations: (address: OfficerAddress) => `${officer(address)}:convs`,
     /** hash conversation id -> cursor acknowledged by the device */
-    deviceAcks: (device: DeviceAddress) => `${prefix}device:${device}:acked`,
+    deviceAcks: (device: DeviceAddress) => {
+      const at = device.lastIndexOf('/');
+      return `${officer(device.slice(0, at) as OfficerAddress)}:device:${device.slice(at + 1)}:acked`;
+    },
     /** hash: version, doc (the query record as JSON) */
     query: (query: string) => `${prefix}{q:${query}}`,
     /** list of timeline entries (JSON), oldest first */
@@ -69,8 +81,13 @@ export function redisKeys(prefix: string) {
     auditReceipts: `${prefix}audit:receipts`,
     /** string: the token of the process that chains now */
     auditChainerLock: `${prefix}audit:chainer`,
-    /** prefix of the BullMQ follow-up queue's keys */
-    bullPrefix: `${prefix}bull`,
+    /** prefix of the BullMQ follow-up queue's keys, a hash tag (BullMQ's scripts span the queue's keys) */
+    bullPrefix: `${prefix}{bull}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** `value` with Redis glob's special characters escaped, for SCAN MATCH. */
+function globEscaped(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&');
+}
