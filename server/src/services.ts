@@ -14,6 +14,7 @@ import { type QueryNotifier, QueryService } from './queries/query-service.js';
 import { QueryStore } from './queries/query-store.js';
 import { connectBullRedis, type RedisTarget } from './redis/connect-redis.js';
 import { DurableWrites } from './redis/durable-write.js';
+import { migrateKeyLayout } from './redis/key-layout.js';
 import { redisKeys } from './redis/redis-keys.js';
 
 /** The hub's services over one Redis, shared by hub nodes and worker processes. */
@@ -42,6 +43,9 @@ export async function createServices(
 ): Promise<HubServices> {
   const policy = await loadPolicy(config.policyFile);
   const keys = redisKeys(config.redisPrefix);
+  // Before anything reads them: the keys an older hub wrote without hash tags.
+  const renamed = await migrateKeyLayout(redis, config.redisPrefix, keys);
+  if (renamed > 0) logger.info({ renamed }, 'redis keys renamed to the hash-tagged layout');
   const hubKey = await loadOrCreateHubKey(config.dataDir, config.hubKeyFile);
   const audit = new AuditLog(
     redis,
