@@ -157,7 +157,7 @@ export async function startHub(config: Config, options: StartHubOptions = {}): P
     );
     cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
     forceCloses.push(() => redis.disconnect());
-    await openRedis(redis, config.redisUrl);
+    await openRedis(redis, config.redisUrl, target.sentinels);
     const { version } = await assertRedisRequirements(redis);
     logger.info({ version, embedded: embeddedRedis !== undefined }, 'redis ready');
 

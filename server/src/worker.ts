@@ -33,7 +33,7 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
   const registry = await TrustRegistryHolder.open(dir, logger);
   const redis = connectRedis(target, `${config.hubId}:worker`);
   redis.on('error', (error) => logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'redis connection error'));
-  await openRedis(redis, config.redisUrl);
+  await openRedis(redis, config.redisUrl, target.sentinels);
   await assertRedisRequirements(redis);
   // No HTTP server: this Socket.IO server only relays to the hub nodes' sockets through Redis.
   const io: HubServer = new Server({ adapter: clusterAdapter(redis, config) });

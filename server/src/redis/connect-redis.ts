@@ -103,23 +103,52 @@ export function connectRedis(target: RedisTarget, connectionName: string): Redis
  * Connects `redis` (made by {@link connectRedis}) or throws a {@link RedisRequirementError} of one
  * line that says what to change: a refused password or user, or an unreachable address. `url` is
  * REDIS_URL (its address is named, never its password); undefined for the embedded Redis.
+ * Through Sentinels (`sentinels`), ioredis asks them again and again rather than fail: the
+ * start gives up after {@link SENTINEL_OPEN_TIMEOUT_MS}.
  */
-export async function openRedis(redis: Redis, url: string | undefined): Promise<void> {
+export async function openRedis(
+  redis: Redis,
+  url: string | undefined,
+  sentinels?: RedisTarget['sentinels'],
+): Promise<void> {
   let lastError: Error | undefined;
   const remember = (error: Error) => {
     lastError = error;
   };
   redis.on('error', remember);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
+    const viaSentinels = sentinels !== undefined && sentinels.length > 0;
+    await Promise.race([
+      redis.connect(),
+      ...(viaSentinels
+        ? [
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no primary found in time')), SENTINEL_OPEN_TIMEOUT_MS);
+            }),
+          ]
+        : []),
+    ]).catch((error: unknown) => {
+      if (!viaSentinels) throw error;
+      redis.disconnect();
+      const list = (sentinels ?? []).map(({ host, port }) => `${host}:${port}`).join(', ');
+      throw new RedisRequirementError(
+        `cannot reach the Redis primary through the Sentinels ${list} (${(lastError as { code?: string } | undefined)?.code ?? lastError?.message ?? (error as Error).message}); check REDIS_SENTINELS, REDIS_SENTINEL_NAME and that the Sentinels run and agree on a primary`,
+      );
+    });
   } catch (error) {
+    if (error instanceof RedisRequirementError) throw error;
     // ioredis rejects with "Connection is closed."; why it closed is in the error it emitted before.
     redis.disconnect();
     throw describeConnectFailure(lastError ?? (error as Error), url);
   } finally {
+    clearTimeout(timer);
     redis.off('error', remember);
   }
 }
+
+/** How long a start waits for the Sentinels to name a reachable primary. */
+export const SENTINEL_OPEN_TIMEOUT_MS = 15_000;
 
 function describeConnectFailure(error: Error & { code?: string }, url: string | undefined): RedisRequirementError {
   const { hostname, port } = new URL(url ?? 'redis://embedded');
