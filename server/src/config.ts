@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseTrustedProxies, type TrustedProxies } from './http/client-address.js';
 import { StartupError } from './startup-error.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,6 +66,20 @@ const environmentSchema = z.object({
       (origins) => origins.every(origin),
       'must be a comma-separated list of origins like https://console.example',
     ),
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .superRefine((value, context) => {
+      try {
+        parseTrustedProxies(value);
+      } catch (error) {
+        context.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of proxy addresses or networks: ${(error as Error).message}`,
+        });
+      }
+    })
+    .transform(parseTrustedProxies),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   REDIS_SERVER_BIN: z.string().min(1).optional(),
   CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
@@ -156,6 +171,11 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Browser origins allowed to connect; requests without an Origin header are not affected. */
   allowedOrigins: string[];
+  /**
+   * The proxies (load balancers) whose `X-Forwarded-For` gives the client's address for the
+   * per-address budgets and the logs; `undefined`: the peer's address is the client's.
+   */
+  trustedProxies: TrustedProxies;
   nodeEnv: 'development' | 'production' | 'test';
   /** Path of the `redis-server` binary for the embedded Redis; searched on PATH when absent. */
   redisServerBin: string | undefined;
@@ -276,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     allowedOrigins: e.ALLOWED_ORIGINS,
+    trustedProxies: e.TRUST_PROXY,
     nodeEnv: e.NODE_ENV,
     redisServerBin: e.REDIS_SERVER_BIN,
     clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,

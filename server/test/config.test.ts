@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       dataDir: resolve('.data'),
       logLevel: 'info',
       allowedOrigins: [],
+      trustedProxies: undefined,
       nodeEnv: 'development',
       redisServerBin: undefined,
       clockToleranceSeconds: 30,

@@ -147,6 +147,43 @@ describe('the read budget', () => {
   });
 });
 
+describe('the address behind a load balancer (TRUST_PROXY)', () => {
+  /** Requests of /v1/hub-keys to `hub` as `forwardedFor` until one is refused: how many were served. */
+  const servedTo = async (hub: TestHub, forwardedFor: string) => {
+    let served = 0;
+    for (; served < 50; served++) {
+      const response = await fetch(`${hub.url}/v1/hub-keys`, { headers: { 'x-forwarded-for': forwardedFor } });
+      if (response.status === 429) break;
+      expect(response.status).toBe(200);
+    }
+    return served;
+  };
+
+  it('counts each client apart by the address the trusted proxy forwards; from another peer the header is not believed', async () => {
+    const trusting = await startTestHub({ ...BUDGETS, TRUST_PROXY: '127.0.0.1,::1' });
+    const distrusting = await startTestHub(BUDGETS);
+    try {
+      expect(await servedTo(trusting, '198.51.100.1')).toBe(READS);
+      // Another client behind the same balancer has a budget of its own.
+      expect(await servedTo(trusting, '198.51.100.2')).toBe(READS);
+      // A client cannot spoof its way out: what it writes at the left of the header is not believed.
+      expect(await servedTo(trusting, '203.0.113.9, 198.51.100.1')).toBe(0);
+      // Without TRUST_PROXY every request is the peer's (127.0.0.1), whatever the header says.
+      let served = 0;
+      for (; served < 50; served++) {
+        const response = await fetch(`${distrusting.url}/v1/hub-keys`, {
+          headers: { 'x-forwarded-for': `198.51.100.${served + 10}` },
+        });
+        if (response.status === 429) break;
+      }
+      expect(served).toBe(READS);
+    } finally {
+      await trusting.stop();
+      await distrusting.stop();
+    }
+  });
+});
+
 describe('the write budget', () => {
   it('is counted across both nodes: publications alternating between them are refused at the same total', async () => {
     const sockets = await onBothNodes(officer('writer'));

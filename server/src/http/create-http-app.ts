@@ -19,6 +19,7 @@ import type { HubMetrics } from '../metrics.js';
 import type { QueryService } from '../queries/query-service.js';
 import { budgetSize, LocalBudget, type RateLimits } from '../realtime/rate-limiter.js';
 import { parseOrBadRequest } from '../validation.js';
+import { clientAddressOf } from './client-address.js';
 import { consoleAssets } from './console-assets.js';
 import { developmentSignInRoutes } from './dev-sign-in.js';
 import { HTTP_STATUS_BY_CODE, requestReadRefusal } from './http-errors.js';
@@ -45,6 +46,7 @@ export interface HttpAppDependencies {
   config: Pick<
     Config,
     | 'allowedOrigins'
+    | 'trustedProxies'
     | 'maxConcurrentRequestsPerSocket'
     | 'rateLimitReadsPerSecond'
     | 'rateLimitReadsBurst'
@@ -110,6 +112,8 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
   const budget = new HttpBudget(deps.limits, config.maxConcurrentRequestsPerSocket, deps.shedder, probes);
   const app = express();
   app.disable('x-powered-by');
+  // Read by clientAddressOf: the per-address budgets and the refusals' source behind a load balancer.
+  app.locals.trustedProxies = config.trustedProxies;
 
   app.use((req, res, next) => {
     res.on('finish', () => {
@@ -165,7 +169,7 @@ export function createHttpApp(deps: HttpAppDependencies): express.Express {
       const { identity } = await admitSession(gate, {
         transport: 'http',
         credential: req.headers.authorization,
-        address: req.socket.remoteAddress,
+        address: clientAddressOf(req),
         accept: (_identity, recordAcceptance) => recordAcceptance(null),
       });
       await budget.admit(identity, res);

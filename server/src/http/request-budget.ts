@@ -2,6 +2,7 @@ import { type HubError, type Identity, officerAddress, RequestError } from '@ncp
 import type { NextFunction, Request, Response } from 'express';
 import type { LoadShedder } from '../load/load-shedder.js';
 import type { RateLimiter, RateLimits } from '../realtime/rate-limiter.js';
+import { clientAddressOf } from './client-address.js';
 
 /**
  * The `retryAfter` (ms) of a request refused because its officer has `maxInFlight` requests
@@ -96,7 +97,7 @@ export function retryAfterSeconds(error: HubError): string | undefined {
   return error.retryAfter === undefined ? undefined : String(Math.ceil(error.retryAfter / 1000));
 }
 
-/** Takes one unit of `budget` for the request's peer address, then goes on (or on to the refusal). */
+/** Takes one unit of `budget` for the request's client address (TRUST_PROXY), then goes on (or on to the refusal). */
 function takeFor(budget: RateLimiter, req: Request, next: NextFunction): void {
-  Promise.resolve(budget.take(`address:${req.socket.remoteAddress ?? '-'}`)).then(() => next(), next);
+  Promise.resolve(budget.take(`address:${clientAddressOf(req) ?? '-'}`)).then(() => next(), next);
 }

@@ -70,7 +70,7 @@ export interface Admission<T> {
  * const { identity } = await admitSession(gate, {
  *   transport: 'http',
  *   credential: req.headers.authorization,
- *   address: req.socket.remoteAddress,
+ *   address: clientAddressOf(req),
  *   accept: (_identity, recordAcceptance) => recordAcceptance(null),
  * });
  * ```

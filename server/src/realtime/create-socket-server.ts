@@ -12,6 +12,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Config } from '../config.js';
+import { clientAddress } from '../http/client-address.js';
 import { isOriginAllowed } from '../http/origin.js';
 import { admitSession, type SessionGate } from '../identity/admit-session.js';
 import type { TrustRegistryHolder } from '../identity/trust-registry-holder.js';
@@ -30,6 +31,7 @@ export interface SocketServerDependencies {
   config: Pick<
     Config,
     | 'allowedOrigins'
+    | 'trustedProxies'
     | 'hubId'
     | 'redisPrefix'
     | 'maxConcurrentRequestsPerSocket'
@@ -117,7 +119,11 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       const { session } = await admitSession(gate, {
         transport: 'socket',
         credential: auth?.token,
-        address: socket.handshake.address,
+        address: clientAddress(
+          socket.handshake.address,
+          socket.handshake.headers['x-forwarded-for'],
+          config.trustedProxies,
+        ),
         before: () => {
           if (!isOriginAllowed(origin, host, config.allowedOrigins)) {
             throw new RequestError('ORIGIN_NOT_ALLOWED', 'this browser origin is not allowed (ALLOWED_ORIGINS)');
