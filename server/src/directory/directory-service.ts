@@ -267,7 +267,11 @@ export class DirectoryService {
     const now = Math.floor(Date.now() / 1000);
     const devices: Record<OfficerAddress, string[]> = {};
     addresses.forEach((address, index) => {
-      const values = (results[index]?.[1] as string[] | undefined) ?? [];
+      // A failed read (Redis lost, a failover) is an error, never "no devices": a sender would
+      // take it for an officer without a device and give up.
+      const [error, reply] = results[index] ?? [null, []];
+      if (error) throw error;
+      const values = (reply as string[] | undefined) ?? [];
       devices[address] = values
         .map((value) => JSON.parse(value) as DirectoryEntry)
         .filter((entry) => entry.expiresAt > now)
