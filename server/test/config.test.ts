@@ -10,6 +10,13 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       hubId: 'ncp-hub',
       redisUrl: undefined,
+      redisSentinels: [],
+      redisSentinelName: 'ncp',
+      redisSentinelPassword: undefined,
+      redisSentinelTls: false,
+      durability: 'local',
+      durabilityReplicas: 1,
+      durabilityTimeoutMs: 2000,
       trustRegistry: undefined,
       dataDir: resolve('.data'),
       logLevel: 'info',
@@ -146,6 +153,10 @@ describe('loadConfig', () => {
       MAX_CONCURRENT_REQUESTS_PER_SOCKET: '0',
       HANDSHAKES_PER_MINUTE: 'many',
       WORKERS: 'many',
+      REDIS_SENTINELS: 'sentinel-1:26379,no-port',
+      DURABILITY: 'eventual',
+      DURABILITY_TIMEOUT_MS: '5',
+      TRUST_PROXY: '10.0.0.0/8,nginx',
     };
     let error: unknown;
     try {
@@ -157,6 +168,23 @@ describe('loadConfig', () => {
     const problems = (error as ConfigError).problems;
     expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(Object.keys(bad).sort());
     expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('reads the Sentinels, durability and trusted proxies', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.7:26380',
+      REDIS_SENTINEL_NAME: 'hub-primary',
+      DURABILITY: 'replicated',
+      DURABILITY_REPLICAS: '2',
+      TRUST_PROXY: '10.0.0.0/8',
+    });
+    expect(config.redisSentinels).toEqual([
+      { host: 'sentinel-1', port: 26379 },
+      { host: '10.0.0.7', port: 26380 },
+    ]);
+    expect(config).toMatchObject({ redisSentinelName: 'hub-primary', durability: 'replicated', durabilityReplicas: 2 });
+    expect(config.trustedProxies?.check('10.1.2.3', 'ipv4')).toBe(true);
+    expect(config.trustedProxies?.check('192.168.1.1', 'ipv4')).toBe(false);
   });
 
   it('refuses fault injection in production', () => {
