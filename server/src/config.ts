@@ -103,6 +103,7 @@ const environmentSchema = z.object({
   MAX_BUFFERED_FRAMES_PER_SOCKET: z.coerce.number().int().min(16).max(10_000_000).default(10_000),
   ADAPTER_STREAM_MAX_LEN: z.coerce.number().int().min(100).max(10_000_000).default(1000),
   POLICY_FILE: z.string().min(1).optional(),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKERS: z.enum(['embedded', 'off']).default('embedded'),
   FOLLOWUP_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   FOLLOWUP_FAULT: z.enum(['crash-before-reminder', 'crash-after-reminder']).optional(),
@@ -230,6 +231,11 @@ export interface Config {
   adapterStreamMaxLen: number;
   /** The follow-up policy file; defaults apply when absent. */
   policyFile: string | undefined;
+  /**
+   * `npm run worker` only: the port (on HOST) of its own `/metrics`, with the outcomes of the jobs
+   * and webhooks it runs (the hub nodes count only their embedded workers'); unset: none.
+   */
+  workerMetricsPort: number | undefined;
   /** Whether this hub node runs follow-up workers (`off` when `npm run worker` processes do). */
   workers: 'embedded' | 'off';
   /** How long a follow-up job stays locked to its worker before another may take it over. */
@@ -317,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedFramesPerSocket: e.MAX_BUFFERED_FRAMES_PER_SOCKET,
     adapterStreamMaxLen: e.ADAPTER_STREAM_MAX_LEN,
     policyFile: e.POLICY_FILE === undefined ? undefined : resolve(e.POLICY_FILE),
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     workers: e.WORKERS,
     followUpLockMs: e.FOLLOWUP_LOCK_MS,
     followUpFault: e.FOLLOWUP_FAULT,

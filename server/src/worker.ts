@@ -4,12 +4,14 @@
  * reminders, deadlines, escalations), beside hub nodes started with WORKERS=off or not.
  * It reaches the officers' sockets through the same Redis as the hub nodes.
  */
+import { createServer, type Server as HttpServer } from 'node:http';
 import { RegistryError } from '@ncp-hub/keys';
 import { Server } from 'socket.io';
 import { loadConfig } from './config.js';
 import { resolveTrustRegistry, StartupError } from './hub.js';
 import { TrustRegistryHolder } from './identity/trust-registry-holder.js';
 import { createLogger } from './logger.js';
+import { HubMetrics } from './metrics.js';
 import { clusterAdapter } from './realtime/create-socket-server.js';
 import { createQueryNotifier } from './realtime/query-rooms.js';
 import type { HubServer } from './realtime/socket-types.js';
@@ -46,9 +48,14 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
     logger,
   );
   services.startWorker();
-  logger.info('follow-up worker started');
+  const metricsServer = await serveWorkerMetrics(config, redis, services.followUp);
+  logger.info(
+    metricsServer ? { metrics: `http://${config.host}:${portOf(metricsServer)}/metrics` } : {},
+    'follow-up worker started',
+  );
 
   const close = async () => {
+    await new Promise((done) => (metricsServer ? metricsServer.close(done) : done(undefined)));
     await services.close();
     // io.close() would close an Engine.IO server and an HTTP server this one does not have (a
     // TypeError): only its adapter, which reads the hub nodes' stream, is open.
@@ -66,6 +73,47 @@ async function startWorker(): Promise<(signal: NodeJS.Signals) => Promise<number
     logger.info('follow-up worker stopped');
     return 0;
   };
+}
+
+/**
+ * WORKER_METRICS_PORT: a `/metrics` of the worker's own (Prometheus text), with the outcomes of
+ * the jobs and webhooks it runs, the queue depths and the Redis round trip; nothing else is served.
+ */
+async function serveWorkerMetrics(
+  config: ReturnType<typeof loadConfig>,
+  redis: ReturnType<typeof connectRedis>,
+  followUp: Awaited<ReturnType<typeof createServices>>['followUp'],
+): Promise<HttpServer | undefined> {
+  if (config.workerMetricsPort === undefined) return undefined;
+  const metrics = new HubMetrics();
+  metrics.observeRedis(redis);
+  metrics.observeFollowUpQueue(followUp.queue);
+  followUp.observe({
+    jobFinished: (job, outcome) => metrics.followUpJobOutcomes.inc({ job, outcome }),
+    webhookFinished: (outcome) => metrics.webhookOutcomes.inc({ outcome }),
+  });
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"NOT_FOUND","message":"no such route"}}');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((listening, failed) => {
+    server.once('error', failed);
+    server.listen(config.workerMetricsPort, config.host, () => listening());
+  });
+  return server;
+}
+
+function portOf(server: HttpServer): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 async function main(): Promise<void> {

@@ -46,6 +46,8 @@ beforeAll(async () => {
     TRUST_REGISTRY: nodeA.registryDir,
     DATA_DIR: nodeA.dataDir,
     LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    WORKER_METRICS_PORT: '0',
   });
   await waitFor(() => worker.output().includes('follow-up worker started'), 30_000);
 }, 60_000);
@@ -125,6 +127,15 @@ describe('two hub nodes and a worker on one Redis', () => {
     await waitFor(async () => (await timeline()).includes('NCB_NOTIFIED'));
     expect((await timeline()).filter((event) => event === 'NCB_NOTIFIED')).toHaveLength(1);
     expect(deskEvents.filter((e) => e.type === 'notification' && e.query.id === query.id)).toHaveLength(1);
+
+    // The worker's own /metrics (WORKER_METRICS_PORT) counts the job it ran; the hub nodes, whose
+    // workers are off, count none.
+    const metricsUrl = /"metrics":"(http:\/\/[^"]+)"/.exec(worker.output())?.[1];
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const completed = (text: string) =>
+      Number(/^ncp_hub_followup_jobs_total\{job="ncb-notify",outcome="completed"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    await waitFor(async () => completed(await (await fetch(metricsUrl as string)).text()) >= 1);
+    expect(completed(await (await fetch(`${nodeA.url}/metrics`)).text())).toBe(0);
   }, 60_000);
 
   it("closes on node B the sessions of an officer revoked in node A's registry", async () => {
