@@ -146,6 +146,8 @@ describe.skipIf(skipReason !== undefined)("an operational query's life in the co
 
     // 6. Closed, in every context.
     await ua.locator('dd[data-status="CLOSED"]').waitFor({ timeout: LIVE_MS });
+    // The timeline is fetched again on each event of the query: it may come a moment after the status.
+    await uaTimeline.locator('[data-event="CLOSED"]').waitFor({ timeout: LIVE_MS });
     expect(await uaTimeline.locator('li').evaluateAll((items) => items.map((li) => li.dataset.event))).toEqual([
       'OPENED',
       'NCB_NOTIFIED',
