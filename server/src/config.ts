@@ -15,6 +15,14 @@ function origin(value: string): boolean {
   }
 }
 
+/** The items of a comma-separated setting, trimmed, empty ones dropped. */
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 /**
  * Every environment variable the hub reads, with its default. The README's configuration
  * table is this schema in prose: change both together.
@@ -33,12 +41,7 @@ const environmentSchema = z.object({
   REDIS_SENTINELS: z
     .string()
     .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((list) => list.every(sentinelAddress), 'must be a comma-separated list of host:port')
     .transform((list) => list.map(parseSentinel)),
   REDIS_SENTINEL_NAME: z
@@ -56,12 +59,7 @@ const environmentSchema = z.object({
   ALLOWED_ORIGINS: z
     .string()
     .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine(
       (origins) => origins.every(origin),
       'must be a comma-separated list of origins like https://console.example',

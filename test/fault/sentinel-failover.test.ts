@@ -19,7 +19,7 @@ import { HubError, type MessageId, type TimelineEntry } from '@ncp-hub/protocol'
 import { findFreePort } from '@ncp-hub/server';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RecipientHistory, settleAndCount, startSender } from '../helpers/delivery-history.js';
+import { type RecipientHistory, settleAndCount, startSender, TRY_AGAIN } from '../helpers/delivery-history.js';
 import { makeTempDir } from '../helpers/hub.js';
 import { type HubChild, startHubChild } from '../helpers/hub-child.js';
 import { closeAllClients, connectDevice, record, recorded } from '../helpers/officers.js';
@@ -29,15 +29,6 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const MASTER = 'ncp';
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-/** Codes after which a read receipt is sent again (as the senders do with their messages). */
-const TRY_AGAIN = new Set([
-  'REQUEST_TIMEOUT',
-  'NOT_CONNECTED',
-  'INTERNAL',
-  'BUSY',
-  'RATE_LIMITED',
-  'REPLICATION_TIMEOUT',
-]);
 
 const processes: RunningProcess[] = [];
 const connections: Redis[] = [];

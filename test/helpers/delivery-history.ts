@@ -17,7 +17,7 @@ import { waitFor } from './wait-for.js';
  * `NOT_CONNECTED`, `INTERNAL`, `REPLICATION_TIMEOUT`), or refused it for now and said when to come back (`BUSY`,
  * `RATE_LIMITED`, with `retryAfter`). Any other refusal ends the sender (and fails its suite).
  */
-const TRY_AGAIN = new Set([
+export const TRY_AGAIN: ReadonlySet<string> = new Set([
   'REQUEST_TIMEOUT',
   'NOT_CONNECTED',
   'INTERNAL',
